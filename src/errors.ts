@@ -1,0 +1,102 @@
+/**
+ * Stable error codes. Apps switch on `error.code`; the message is for people and may
+ * be reworded, the code never is.
+ */
+export type ErrorCode =
+  | 'SYNTAX_ERROR'
+  | 'UNKNOWN_MODEL'
+  | 'UNKNOWN_VERSION'
+  | 'VERSION_ARCHIVED'
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_TABLE'
+  | 'UNKNOWN_COLUMN'
+  | 'UNKNOWN_JOB'
+  | 'JOB_FAILED'
+  | 'DATABASE_LOCKED'
+  | 'CORRUPTION'
+  | 'CLOSED';
+
+/** Extra facts an error carries beside its message, depending on its code. */
+export interface ErrorDetails {
+  /** SYNTAX_ERROR: 1-based line of the offending token. */
+  readonly line?: number;
+  /** SYNTAX_ERROR: 1-based column of the offending token. */
+  readonly column?: number;
+  /** SYNTAX_ERROR: what the parser would have accepted at that point, e.g. `['VERSION']`. */
+  readonly expected?: readonly string[];
+  /** SYNTAX_ERROR: the text found instead (empty at end of input). */
+  readonly found?: string;
+  /** Model the error is about. */
+  readonly model?: string;
+  /** Version the error is about. */
+  readonly version?: number;
+  /** Job the error is about. */
+  readonly jobId?: string;
+  /** CORRUPTION: storage namespace (sublevel) of the bad record. */
+  readonly namespace?: string;
+  /** CORRUPTION: key of the bad record. */
+  readonly key?: string;
+  /** DATABASE_LOCKED: the registry folder. */
+  readonly path?: string;
+}
+
+/** The one error type modelsql throws. Every failure carries a stable {@link ErrorCode}. */
+export class ModelSqlError extends Error implements ErrorDetails {
+  readonly code: ErrorCode;
+  readonly line?: number;
+  readonly column?: number;
+  readonly expected?: readonly string[];
+  readonly found?: string;
+  readonly model?: string;
+  readonly version?: number;
+  readonly jobId?: string;
+  readonly namespace?: string;
+  readonly key?: string;
+  readonly path?: string;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelSqlError';
+    this.code = code;
+    Object.assign(this, details);
+  }
+}
+
+/** True when `error` is a {@link ModelSqlError}, optionally with the given code. */
+export function isModelSqlError(error: unknown, code?: ErrorCode): error is ModelSqlError {
+  return error instanceof ModelSqlError && (code === undefined || error.code === code);
+}
+
+/** `unknown model 'spam'` */
+export function unknownModel(model: string): ModelSqlError {
+  return new ModelSqlError('UNKNOWN_MODEL', `unknown model '${model}'`, { model });
+}
+
+/** `unknown version 99 for model 'spam'` */
+export function unknownVersion(model: string, version: number): ModelSqlError {
+  return new ModelSqlError('UNKNOWN_VERSION', `unknown version ${version} for model '${model}'`, { model, version });
+}
+
+/** `version 1 of model 'spam' is archived; unarchive before use` */
+export function versionArchived(model: string, version: number): ModelSqlError {
+  return new ModelSqlError(
+    'VERSION_ARCHIVED',
+    `version ${version} of model '${model}' is archived; unarchive before use`,
+    { model, version },
+  );
+}
+
+/** A bad argument: wrong type, out of range, unknown option. */
+export function invalidArgument(message: string, details: ErrorDetails = {}): ModelSqlError {
+  return new ModelSqlError('INVALID_ARGUMENT', message, details);
+}
+
+/** A stored record that cannot be decoded. Never skipped silently. */
+export function corruption(namespace: string, key: string, problem: string, cause?: unknown): ModelSqlError {
+  return new ModelSqlError(
+    'CORRUPTION',
+    `corrupt record in namespace '${namespace}' at key '${key}': ${problem}`,
+    { namespace, key },
+    { cause },
+  );
+}

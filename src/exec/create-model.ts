@@ -1,0 +1,88 @@
+/**
+ * Turns `CREATE MODEL ... WITH (...)` options into a registration (or a train spec):
+ * every option is checked by name and type before anything is written.
+ */
+
+import { invalidArgument } from '../errors.js';
+import type { CreateModelNode } from '../parser/ast.js';
+import { parseJsonText } from '../store/json.js';
+import type { TrainSpec } from '../store/jobs.js';
+import type { RegisterVersionInput } from '../store/types.js';
+import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+
+/** Option names `CREATE MODEL ... WITH (...)` accepts. */
+export const CREATE_MODEL_OPTIONS = [
+  'weights',
+  'artifact',
+  'hyperparams',
+  'metrics',
+  'training_sql',
+  'training_data_hash',
+  'created_by',
+  'description',
+  'active',
+  'trainer',
+  'async',
+] as const;
+
+type OptionName = (typeof CREATE_MODEL_OPTIONS)[number];
+
+/** What a CREATE MODEL statement asks for, once bound and checked. */
+export type CreatePlan =
+  | { readonly kind: 'register'; readonly input: RegisterVersionInput }
+  | { readonly kind: 'train'; readonly async: boolean; readonly spec: TrainSpec };
+
+function text(name: OptionName, value: unknown): string | null {
+  if (value === null || typeof value === 'string') return value;
+  throw invalidArgument(`${name} must be text, got ${describeValue(value)}`);
+}
+
+function bool(name: OptionName, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  throw invalidArgument(`${name} must be TRUE or FALSE, got ${describeValue(value)}`);
+}
+
+function json(name: OptionName, value: unknown): unknown {
+  if (typeof value === 'string') return parseJsonText(value, name);
+  if (value instanceof Uint8Array) throw invalidArgument(`${name} must be JSON text or an object, got ${describeValue(value)}`);
+  return value; // objects, numbers, booleans, null: validated as JSON by the registry
+}
+
+/** Binds and checks the options of a CREATE MODEL statement. */
+export function planCreateModel(node: CreateModelNode, params: Params): CreatePlan {
+  const values = new Map<OptionName, unknown>();
+  for (const option of node.options) {
+    const name = option.name as OptionName;
+    if (!CREATE_MODEL_OPTIONS.includes(name)) {
+      throw invalidArgument(`unknown option '${option.name}' for CREATE MODEL; expected one of ${CREATE_MODEL_OPTIONS.join(', ')}`);
+    }
+    if (values.has(name)) throw invalidArgument(`option '${name}' is given twice`);
+    values.set(name, bindValue(option.value, params));
+  }
+  const get = (name: OptionName): unknown => (values.has(name) ? values.get(name) : undefined);
+  const weights = get('weights');
+  if (weights !== undefined && weights !== null && !(weights instanceof Uint8Array)) {
+    throw invalidArgument(`weights must be a blob (x'...') or a Buffer/Uint8Array parameter, got ${describeValue(weights)}`);
+  }
+  const registration = {
+    artifact: get('artifact') === undefined ? null : text('artifact', get('artifact')),
+    trainingSql: get('training_sql') === undefined ? null : text('training_sql', get('training_sql')),
+    trainingDataHash: get('training_data_hash') === undefined ? null : text('training_data_hash', get('training_data_hash')),
+    createdBy: get('created_by') === undefined ? null : text('created_by', get('created_by')),
+    description: get('description') === undefined ? null : text('description', get('description')),
+    active: get('active') === undefined ? true : bool('active', get('active')),
+    parentVersion: node.fromVersion === null ? null : bindInteger(node.fromVersion, params, 'FROM VERSION'),
+  };
+  const hyperparams = get('hyperparams') === undefined ? null : json('hyperparams', get('hyperparams'));
+  const metrics = get('metrics') === undefined ? null : json('metrics', get('metrics'));
+  const isAsync = get('async') === undefined ? false : bool('async', get('async'));
+  const trainer = get('trainer') === undefined ? null : text('trainer', get('trainer'));
+
+  if (trainer === null) {
+    if (isAsync) throw invalidArgument('async = TRUE needs a trainer (trainer = \'name\')');
+    return { kind: 'register', input: { ...registration, weights: (weights as Uint8Array | null | undefined) ?? null, hyperparams, metrics } };
+  }
+  if (weights !== undefined && weights !== null) throw invalidArgument('weights and trainer cannot be combined: the trainer produces the weights');
+  if (metrics !== null) throw invalidArgument('metrics and trainer cannot be combined: the trainer reports the metrics');
+  return { kind: 'train', async: isAsync, spec: { trainer, hyperparams, registration } };
+}

@@ -1,0 +1,94 @@
+/**
+ * Runs one parsed statement against the registry and job store. Each mutating
+ * statement maps to exactly one registry/job operation, which commits as one unit.
+ */
+
+import { ModelSqlError, invalidArgument } from '../errors.js';
+import type { StatementNode } from '../parser/ast.js';
+import type { Jobs } from '../store/jobs.js';
+import type { Registry } from '../store/registry.js';
+import { planCreateModel } from './create-model.js';
+import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+import { runSelect } from './select.js';
+import { TABLE_NAMES } from './tables.js';
+import type { Row, VirtualTable } from './virtual-table.js';
+
+/** What every statement resolves to. */
+export interface QueryResult {
+  /** The statement kind, e.g. `CREATE MODEL`, `SELECT`. */
+  readonly command: string;
+  /** Column names, in order. */
+  readonly columns: readonly string[];
+  /** Rows as plain objects keyed by column name. */
+  readonly rows: readonly Row[];
+  /** Number of rows. */
+  readonly rowCount: number;
+}
+
+/** What the executor works against. */
+export interface ExecutionContext {
+  readonly registry: Registry;
+  readonly jobs: Jobs;
+  readonly tables: ReadonlyMap<string, VirtualTable>;
+  /** Progress of an inline train job (the CLI draws a bar from it). */
+  readonly onProgress?: (percent: number) => void;
+}
+
+function result(command: string, rows: Row[]): QueryResult {
+  return { command, columns: rows.length > 0 ? Object.keys(rows[0]!) : [], rows, rowCount: rows.length };
+}
+
+/** Executes one statement. */
+export async function executeStatement(node: StatementNode, params: Params, context: ExecutionContext): Promise<QueryResult> {
+  const { registry, jobs } = context;
+  switch (node.kind) {
+    case 'CreateModel': {
+      const plan = planCreateModel(node, params);
+      if (plan.kind === 'register') {
+        const created = await registry.registerVersion(node.model, plan.input);
+        return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);
+      }
+      if (plan.spec.registration.parentVersion != null) {
+        // Checked now so a bad lineage fails the statement, not the job later.
+        await registry.getVersion(node.model, plan.spec.registration.parentVersion);
+      }
+      if (plan.async) {
+        const job = await jobs.enqueueTrain(node.model, plan.spec);
+        return result('CREATE MODEL', [{ model: node.model, job_id: job.id, status: job.status }]);
+      }
+      const { job, version } = await jobs.runInline(node.model, plan.spec, context.onProgress);
+      return result('CREATE MODEL', [{ model: version.model, version: version.version, active: version.active, sha256: version.sha256, job_id: job.id }]);
+    }
+    case 'UseVersion': {
+      const version = bindInteger(node.version, params, 'VERSION');
+      const { previous } = await registry.setActiveVersion(node.model, version);
+      return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);
+    }
+    case 'ArchiveModel': {
+      if (node.version === null) {
+        const { archived, active } = await registry.archiveModel(node.model);
+        return result('ARCHIVE MODEL', [{ model: node.model, archived, active_version: active }]);
+      }
+      const { changed, active } = await registry.archiveVersion(node.model, bindInteger(node.version, params, 'VERSION'));
+      return result('ARCHIVE MODEL', [{ model: node.model, archived: changed ? 1 : 0, active_version: active }]);
+    }
+    case 'UnarchiveModel': {
+      const { changed, active } = await registry.unarchiveVersion(node.model, bindInteger(node.version, params, 'VERSION'));
+      return result('UNARCHIVE MODEL', [{ model: node.model, unarchived: changed ? 1 : 0, active_version: active }]);
+    }
+    case 'CancelJob': {
+      const id = bindValue(node.jobId, params);
+      if (typeof id !== 'string') throw invalidArgument(`CANCEL JOB takes a job id string, got ${describeValue(id)}`);
+      const job = await jobs.cancel(id);
+      return result('CANCEL JOB', [{ id: job.id, status: job.status }]);
+    }
+    case 'Select': {
+      const table = context.tables.get(node.table.toUpperCase());
+      if (!table) {
+        throw new ModelSqlError('UNKNOWN_TABLE', `unknown table '${node.table}'; the tables are ${TABLE_NAMES.join(', ')}`);
+      }
+      const { columns, rows } = await runSelect(node, table, params);
+      return { command: 'SELECT', columns, rows, rowCount: rows.length };
+    }
+  }
+}

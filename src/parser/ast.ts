@@ -1,0 +1,154 @@
+/**
+ * The modelsql abstract syntax tree. Every node is readonly data with a `kind`
+ * discriminant; the parser builds it, the printer turns it back into SQL and the
+ * executor runs it. Nothing here knows about storage.
+ */
+
+/** A literal value written in the statement text. Blobs come from `x'...'`. */
+export interface LiteralNode {
+  readonly kind: 'Literal';
+  readonly value: string | number | boolean | null | Uint8Array;
+}
+
+/** A positional parameter `$n` (1-based), bound by `db.query(sql, params)`. */
+export interface ParameterNode {
+  readonly kind: 'Parameter';
+  readonly index: number;
+}
+
+/** A value that is known once parameters are bound. */
+export type ValueNode = LiteralNode | ParameterNode;
+
+/** A reference to a column of a virtual table. Plain names are folded to lower case. */
+export interface ColumnNode {
+  readonly kind: 'Column';
+  readonly name: string;
+}
+
+/** `left op right` for the six comparison operators (`!=` is parsed as `<>`). */
+export interface ComparisonNode {
+  readonly kind: 'Comparison';
+  readonly op: '=' | '<>' | '<' | '<=' | '>' | '>=';
+  readonly left: ExpressionNode;
+  readonly right: ExpressionNode;
+}
+
+/** `left AND right` / `left OR right`. */
+export interface LogicalNode {
+  readonly kind: 'Logical';
+  readonly op: 'AND' | 'OR';
+  readonly left: ExpressionNode;
+  readonly right: ExpressionNode;
+}
+
+/** `NOT operand`. */
+export interface NotNode {
+  readonly kind: 'Not';
+  readonly operand: ExpressionNode;
+}
+
+/** `operand IS [NOT] NULL`. */
+export interface IsNullNode {
+  readonly kind: 'IsNull';
+  readonly operand: ExpressionNode;
+  readonly negated: boolean;
+}
+
+/** `operand [NOT] LIKE pattern` with `%` and `_` wildcards. */
+export interface LikeNode {
+  readonly kind: 'Like';
+  readonly operand: ExpressionNode;
+  readonly pattern: ExpressionNode;
+  readonly negated: boolean;
+}
+
+/** `operand [NOT] IN (v1, v2, ...)`. */
+export interface InNode {
+  readonly kind: 'In';
+  readonly operand: ExpressionNode;
+  readonly list: readonly ExpressionNode[];
+  readonly negated: boolean;
+}
+
+/** Anything that may stand in a WHERE clause. */
+export type ExpressionNode =
+  | LiteralNode
+  | ParameterNode
+  | ColumnNode
+  | ComparisonNode
+  | LogicalNode
+  | NotNode
+  | IsNullNode
+  | LikeNode
+  | InNode;
+
+/** `name = value` inside `CREATE MODEL ... WITH (...)`. Names are folded to lower case. */
+export interface OptionNode {
+  readonly kind: 'Option';
+  readonly name: string;
+  readonly value: ValueNode;
+}
+
+/** `CREATE MODEL name [FROM VERSION n] [WITH (option = value, ...)]` */
+export interface CreateModelNode {
+  readonly kind: 'CreateModel';
+  readonly model: string;
+  readonly fromVersion: ValueNode | null;
+  readonly options: readonly OptionNode[];
+}
+
+/** `ALTER MODEL name USE VERSION n` */
+export interface UseVersionNode {
+  readonly kind: 'UseVersion';
+  readonly model: string;
+  readonly version: ValueNode;
+}
+
+/** `ARCHIVE MODEL name [VERSION n]`; `version` null archives every version. */
+export interface ArchiveModelNode {
+  readonly kind: 'ArchiveModel';
+  readonly model: string;
+  readonly version: ValueNode | null;
+}
+
+/** `UNARCHIVE MODEL name VERSION n` */
+export interface UnarchiveModelNode {
+  readonly kind: 'UnarchiveModel';
+  readonly model: string;
+  readonly version: ValueNode;
+}
+
+/** `CANCEL JOB 'id'` */
+export interface CancelJobNode {
+  readonly kind: 'CancelJob';
+  readonly jobId: ValueNode;
+}
+
+/** One `ORDER BY` key. */
+export interface OrderByNode {
+  readonly kind: 'OrderBy';
+  readonly column: ColumnNode;
+  readonly direction: 'ASC' | 'DESC';
+}
+
+/** `SELECT * | col, ... FROM table [WHERE ...] [ORDER BY ...] [LIMIT n [OFFSET m]]` */
+export interface SelectNode {
+  readonly kind: 'Select';
+  /** `'*'` for every column, else the listed columns in order. */
+  readonly columns: '*' | readonly ColumnNode[];
+  /** Table name; plain names are folded to upper case (`ML_MODELS_DASHBOARD`). */
+  readonly table: string;
+  readonly where: ExpressionNode | null;
+  readonly orderBy: readonly OrderByNode[];
+  readonly limit: ValueNode | null;
+  readonly offset: ValueNode | null;
+}
+
+/** Any modelsql statement. */
+export type StatementNode =
+  | CreateModelNode
+  | UseVersionNode
+  | ArchiveModelNode
+  | UnarchiveModelNode
+  | CancelJobNode
+  | SelectNode;

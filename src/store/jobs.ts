@@ -1,0 +1,349 @@
+/**
+ * Train jobs: a queue in the `jobs` namespace and an in-process worker that runs the
+ * trainer an app registered. A job's result becomes the model's next version in the
+ * same atomic unit that marks the job completed, so a crash never leaves one without
+ * the other. Terminal jobs never change; a cancelled job's late result is dropped.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { ModelSqlError, invalidArgument } from '../errors.js';
+import type { CommitQueue, WriteOp } from './commit-queue.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { isJobId, jobKey, jobQueueKey } from './keys.js';
+import type { Level } from './level.js';
+import { toJsonText } from './json.js';
+import { NS, decodeJob, decodeJsonText, encodeRecord, isTerminal, type JobRecord } from './records.js';
+import type { Registry } from './registry.js';
+import type { RegisterVersionInput, RegisteredVersion } from './types.js';
+
+/** What a trainer is given. */
+export interface TrainerContext {
+  readonly jobId: string;
+  /** The model the new version will belong to. */
+  readonly model: string;
+  /** `hyperparams` from the statement (parsed JSON), or null. */
+  readonly hyperparams: unknown;
+  /** Fires when the job is cancelled (or the registry closes with `abortJobs`). */
+  readonly signal: AbortSignal;
+  /** Reports progress from 0 to 100. */
+  reportProgress(percent: number): void;
+}
+
+/** What a trainer returns: it becomes the next version. */
+export interface TrainerResult {
+  readonly weights?: Uint8Array;
+  readonly artifact?: string;
+  readonly metrics?: unknown;
+  /** Overrides the statement's hyperparams on the new version (e.g. tuned values). */
+  readonly hyperparams?: unknown;
+}
+
+/** A function that trains a model. Registered with `db.registerTrainer(name, fn)`. */
+export type Trainer = (context: TrainerContext) => Promise<TrainerResult> | TrainerResult;
+
+/** Everything a train job needs to produce its version, possibly after a restart. */
+export interface TrainSpec {
+  readonly trainer: string;
+  readonly hyperparams: unknown;
+  /** Registration fields other than weights/metrics, from the statement. */
+  readonly registration: Omit<RegisterVersionInput, 'weights' | 'metrics' | 'hyperparams'>;
+}
+
+/** A job as the API and ML_JOBS show it. */
+export interface Job {
+  readonly id: string;
+  readonly kind: JobRecord['kind'];
+  readonly target: string;
+  readonly status: JobRecord['status'];
+  readonly progress: number;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+  readonly spec: unknown;
+  readonly metrics: unknown;
+  readonly version: number | null;
+}
+
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+/** Job store and worker over one opened store. */
+export class Jobs {
+  private readonly locks = new KeyedMutex();
+  private readonly trainers = new Map<string, Trainer>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private lastCreatedAt = 0;
+  private pumping = false;
+  private wokenWhilePumping = false;
+  private stopped = false;
+
+  constructor(
+    private readonly level: Level,
+    private readonly queue: CommitQueue,
+    private readonly registry: Registry,
+    /** Where errors of the background worker go (they have no caller to reject). */
+    private readonly onError: (error: unknown) => void,
+    private readonly concurrency = 1,
+  ) {}
+
+  /** Registers (or replaces) a trainer and wakes the worker: queued jobs may need it. */
+  registerTrainer(name: string, trainer: Trainer): void {
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('trainer name must be a non-empty string');
+    if (typeof trainer !== 'function') throw invalidArgument(`trainer '${name}' must be a function`);
+    this.trainers.set(name, trainer);
+    this.wake();
+  }
+
+  /** True when a trainer of that name is registered. */
+  hasTrainer(name: string): boolean {
+    return this.trainers.has(name);
+  }
+
+  /** Requeues jobs a crash left running, then starts the worker. */
+  async start(): Promise<void> {
+    const ops: WriteOp[] = [];
+    for await (const id of this.level.jobQueue.values()) {
+      const job = await this.require(id);
+      if (job.status === 'running') ops.push(this.jobOp({ ...job, status: 'queued', progress: 0, startedAt: null }));
+    }
+    if (ops.length > 0) await this.queue.submit(ops);
+    this.wake();
+  }
+
+  /** Queues a train job for `model`; returns at once. */
+  async enqueueTrain(model: string, spec: TrainSpec): Promise<Job> {
+    const job = await this.newJob(model, spec, 'queued');
+    this.wake();
+    return job;
+  }
+
+  /** Runs a train job inline and returns the version it produced (JOB_FAILED if the trainer threw). */
+  async runInline(model: string, spec: TrainSpec, onProgress?: (percent: number) => void): Promise<{ job: Job; version: RegisteredVersion }> {
+    const trainer = this.trainers.get(spec.trainer);
+    if (!trainer) throw this.unknownTrainer(spec.trainer);
+    const job = await this.newJob(model, spec, 'running');
+    await this.execute(job.id, trainer, onProgress);
+    const finished = await this.get(job.id);
+    if (finished.status !== 'completed' || finished.version === null) {
+      throw new ModelSqlError('JOB_FAILED', `train job ${job.id} for model '${model}' ${finished.status}: ${finished.error ?? 'no result'}`, { jobId: job.id, model });
+    }
+    const version = await this.registry.getVersion(model, finished.version);
+    return { job: finished, version: { model, version: version.version, active: version.active, sha256: version.sha256 } };
+  }
+
+  /**
+   * Cancels a job. Queued: it never runs. Running: its trainer sees the abort signal and
+   * its result is discarded. Cancelling a cancelled job is a no-op; completed and failed
+   * jobs never change.
+   */
+  async cancel(id: string): Promise<Job> {
+    const job = await this.locks.run(id, async () => {
+      const job = await this.require(id, true);
+      if (job.status === 'cancelled') return job;
+      if (job.status === 'completed' || job.status === 'failed') {
+        throw invalidArgument(`job ${id} is already ${job.status} and can no longer be cancelled`, { jobId: id });
+      }
+      const cancelled: JobRecord = { ...job, status: 'cancelled', finishedAt: Date.now(), error: 'cancelled' };
+      await this.queue.submit([this.jobOp(cancelled), this.unqueueOp(job)]);
+      return cancelled;
+    });
+    this.running.get(id)?.controller.abort(new ModelSqlError('INVALID_ARGUMENT', `job ${id} was cancelled`, { jobId: id }));
+    return toJob(job);
+  }
+
+  /** One job. */
+  async get(id: string): Promise<Job> {
+    return toJob(await this.require(id, true));
+  }
+
+  /** Every job, oldest first. Cost is O(jobs). */
+  async list(): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for await (const [key, raw] of this.level.jobs.iterator()) jobs.push(toJob(decodeJob(raw, key)));
+    return jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Stops taking jobs; waits for running ones (aborting them first when `abort`). */
+  async stop(abort = false): Promise<void> {
+    this.stopped = true;
+    if (abort) for (const run of this.running.values()) run.controller.abort(new Error('registry closing'));
+    await Promise.all([...this.running.values()].map((run) => run.done));
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running'): Promise<Job> {
+    const specText = toJsonText(spec, 'job spec');
+    // Strictly increasing creation times keep the queue first-in, first-out.
+    const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
+    let id = randomBytes(16).toString('hex');
+    while ((await this.queue.readLatest(this.level.jobs, jobKey(id))) !== undefined) id = randomBytes(16).toString('hex');
+    const job: JobRecord = {
+      id, kind: 'train', target: model, status, progress: 0, createdAt,
+      startedAt: status === 'running' ? createdAt : null, finishedAt: null, error: null,
+      spec: specText, metrics: null, version: null,
+    };
+    await this.queue.submit([this.jobOp(job), { type: 'put', sublevel: this.level.jobQueue, key: jobQueueKey(createdAt, id), value: id }]);
+    return toJob(job);
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      // The running pass may already be past the job that just became runnable.
+      this.wokenWhilePumping = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => {
+      void this.pump()
+        .catch(this.onError) // e.g. a corrupt job record: reported, and the next wake retries
+        .finally(() => {
+          this.pumping = false;
+          if (this.wokenWhilePumping) {
+            this.wokenWhilePumping = false;
+            this.wake();
+          }
+        });
+    });
+  }
+
+  /** Starts queued jobs, oldest first, up to `concurrency` at a time. */
+  private async pump(): Promise<void> {
+    for await (const id of this.level.jobQueue.values()) {
+      if (this.stopped || this.running.size >= this.concurrency) return;
+      if (this.running.has(id)) continue;
+      const job = await this.require(id);
+      if (job.status !== 'queued') continue;
+      const spec = decodeJsonText(job.spec, NS.jobs, id) as TrainSpec;
+      const trainer = this.trainers.get(spec.trainer);
+      if (!trainer) {
+        await this.finish(id, (current) => ({ ...current, status: 'failed', error: this.unknownTrainer(spec.trainer).message }));
+        continue;
+      }
+      const started = await this.locks.run(id, async () => {
+        const current = await this.require(id);
+        if (current.status !== 'queued') return false;
+        await this.queue.submit([this.jobOp({ ...current, status: 'running', startedAt: Date.now(), progress: 0 })]);
+        return true;
+      });
+      if (started) void this.execute(id, trainer).catch(this.onError).finally(() => this.wake());
+    }
+  }
+
+  private execute(id: string, trainer: Trainer, onProgress?: (percent: number) => void): Promise<void> {
+    const controller = new AbortController();
+    const done = this.train(id, trainer, controller, onProgress).finally(() => this.running.delete(id));
+    this.running.set(id, { controller, done });
+    return done;
+  }
+
+  private async train(id: string, trainer: Trainer, controller: AbortController, onProgress?: (percent: number) => void): Promise<void> {
+    const job = await this.require(id);
+    const spec = decodeJsonText(job.spec, NS.jobs, id) as TrainSpec;
+    let persisted = 0;
+    const reportProgress = (percent: number): void => {
+      if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+        throw invalidArgument(`progress must be a number from 0 to 100, got ${String(percent)}`);
+      }
+      onProgress?.(percent);
+      const whole = Math.floor(percent);
+      if (whole <= persisted) return;
+      persisted = whole;
+      // Progress is advisory: a failed write must not fail the training.
+      void this.update(id, (current) => (current.status === 'running' ? { ...current, progress: Math.max(current.progress, whole) } : undefined)).catch(this.onError);
+    };
+    let result: TrainerResult;
+    try {
+      result = await trainer({ jobId: id, model: job.target, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
+      if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
+    } catch (error) {
+      await this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(error) }));
+      return;
+    }
+    await this.locks.run(id, async () => {
+      const current = await this.require(id);
+      if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
+      try {
+        const metricsText = result.metrics === undefined || result.metrics === null ? null : toJsonText(result.metrics, 'trainer metrics');
+        await this.registry.registerVersion(
+          job.target,
+          { ...spec.registration, weights: result.weights ?? null, artifact: result.artifact ?? spec.registration.artifact ?? null, metrics: result.metrics ?? null, hyperparams: result.hyperparams ?? spec.hyperparams },
+          {
+            jobId: id,
+            extraOps: (version) => [
+              this.jobOp({ ...current, status: 'completed', progress: 100, finishedAt: Date.now(), metrics: metricsText, version }),
+              this.unqueueOp(current),
+            ],
+          },
+        );
+      } catch (error) {
+        const failed: JobRecord = { ...current, status: 'failed', finishedAt: Date.now(), error: `result rejected: ${describeError(error)}` };
+        await this.queue.submit([this.jobOp(failed), this.unqueueOp(current)]);
+      }
+    });
+  }
+
+  /** Applies `change` to a job under its lock; `undefined` means leave it. */
+  private async update(id: string, change: (job: JobRecord) => JobRecord | undefined): Promise<void> {
+    await this.locks.run(id, async () => {
+      const next = change(await this.require(id));
+      if (next) await this.queue.submit([this.jobOp(next)]);
+    });
+  }
+
+  /** Moves a non-terminal job to a terminal status (no-op if it already is terminal). */
+  private finish(id: string, change: (job: JobRecord) => JobRecord): Promise<void> {
+    return this.locks.run(id, async () => {
+      const current = await this.require(id);
+      if (isTerminal(current.status)) return;
+      await this.queue.submit([this.jobOp({ ...change(current), finishedAt: Date.now() }), this.unqueueOp(current)]);
+    });
+  }
+
+  private async require(id: string, userFacing = false): Promise<JobRecord> {
+    if (userFacing && !isJobId(id)) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${String(id)}' (job ids are 32 hex characters)`, { jobId: String(id) });
+    const raw = await this.queue.readLatest(this.level.jobs, jobKey(id));
+    if (raw === undefined) {
+      if (userFacing) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${id}'`, { jobId: id });
+      throw new ModelSqlError('CORRUPTION', `job queue names job '${id}' but namespace '${NS.jobs}' has no such key`, { namespace: NS.jobQueue, key: id });
+    }
+    return decodeJob(raw, jobKey(id));
+  }
+
+  private unknownTrainer(name: string): ModelSqlError {
+    const known = [...this.trainers.keys()];
+    return invalidArgument(`no trainer registered under '${name}'${known.length ? ` (registered: ${known.join(', ')})` : ''}; register one with db.registerTrainer()`);
+  }
+
+  private jobOp(job: JobRecord): WriteOp {
+    return { type: 'put', sublevel: this.level.jobs, key: jobKey(job.id), value: encodeRecord(job) };
+  }
+
+  private unqueueOp(job: JobRecord): WriteOp {
+    return { type: 'del', sublevel: this.level.jobQueue, key: jobQueueKey(job.createdAt, job.id) };
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toJob(job: JobRecord): Job {
+  return {
+    id: job.id,
+    kind: job.kind,
+    target: job.target,
+    status: job.status,
+    progress: job.progress,
+    createdAt: new Date(job.createdAt),
+    startedAt: date(job.startedAt),
+    finishedAt: date(job.finishedAt),
+    durationMs: job.startedAt !== null && job.finishedAt !== null ? job.finishedAt - job.startedAt : null,
+    error: job.error,
+    spec: decodeJsonText(job.spec, NS.jobs, job.id),
+    metrics: decodeJsonText(job.metrics, NS.jobs, job.id),
+    version: job.version,
+  };
+}

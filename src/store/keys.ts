@@ -1,0 +1,107 @@
+/**
+ * Key layout. Every key is text built from segments joined by `:`; a segment never
+ * contains a raw `:` (it is escaped), so the encoding is injective and a prefix of
+ * one model's keys is never a prefix of another model's.
+ *
+ *   models          <tenant>:<name>                           → head record
+ *   model_versions  <tenant>:<name>:<version, 10 digits>      → version record
+ *   weights         <tenant>:<name>:<version>:<chunk, 6 digits> → raw bytes
+ *   jobs            <32 hex id>                               → job record
+ *   job_queue       <created_at, 15 digits>:<id>              → id of a queued/running job
+ *
+ * `<tenant>` is empty for global models; a later issue makes identity tenant-qualified
+ * by filling it in (tenant names are never empty, so the two cannot collide).
+ * Zero-padded numbers make versions iterate in numeric order (2 before 10).
+ */
+
+import { invalidArgument } from '../errors.js';
+
+/** Largest version number (versions are unsigned 32-bit, as in the RedDB seed). */
+export const MAX_VERSION = 0xffff_ffff;
+/** Longest model name accepted, in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 256;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Rejects names that cannot be stored faithfully: empty, too long, or not
+ * well-formed Unicode (a lone surrogate would be replaced when encoded as UTF-8,
+ * so two different names could share one key).
+ */
+export function validateModelName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw invalidArgument('model name must be a non-empty string');
+  if (name.length > MAX_NAME_LENGTH) {
+    throw invalidArgument(`model name is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
+  }
+  if (LONE_SURROGATE.test(name)) throw invalidArgument('model name is not well-formed Unicode (lone surrogate)');
+  return name;
+}
+
+function escapeSegment(segment: string): string {
+  return segment.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
+}
+
+function unescapeSegment(segment: string): string {
+  return segment.replace(/%3A|%25/g, (c) => (c === '%25' ? '%' : ':'));
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** The key of a model's head record; also the prefix of everything else the model owns. */
+export function modelKey(name: string, tenant: string | null = null): string {
+  return `${tenant === null ? '' : escapeSegment(tenant)}:${escapeSegment(name)}`;
+}
+
+/** Inverse of {@link modelKey}; `undefined` for a key that is not one. */
+export function parseModelKey(key: string): { tenant: string | null; name: string } | undefined {
+  const parts = key.split(':');
+  if (parts.length !== 2 || parts[1] === '') return undefined;
+  return { tenant: parts[0] === '' ? null : unescapeSegment(parts[0]!), name: unescapeSegment(parts[1]!) };
+}
+
+/** Key of one version record. */
+export function versionKey(model: string, version: number): string {
+  return `${model}:${pad(version, 10)}`;
+}
+
+/** Inverse of {@link versionKey}: the model key and version, or `undefined`. */
+export function parseVersionKey(key: string): { model: string; version: number } | undefined {
+  const at = key.lastIndexOf(':');
+  const digits = key.slice(at + 1);
+  if (at <= 0 || !/^\d{10}$/.test(digits)) return undefined;
+  const model = key.slice(0, at);
+  return parseModelKey(model) ? { model, version: Number(digits) } : undefined;
+}
+
+/** Range covering every version of one model, in version order. */
+export function versionRange(model: string): { gt: string; lt: string } {
+  // ':' + 1 = ';' bounds exactly the keys `${model}:...`.
+  return { gt: `${model}:`, lt: `${model};` };
+}
+
+/** Key of chunk `index` of one version's weights. */
+export function weightsChunkKey(versionKeyText: string, index: number): string {
+  return `${versionKeyText}:${pad(index, 6)}`;
+}
+
+/** Range covering every weights chunk of one version, in order. */
+export function weightsRange(versionKeyText: string): { gt: string; lt: string } {
+  return { gt: `${versionKeyText}:`, lt: `${versionKeyText};` };
+}
+
+/** Key of a job record: the id itself (32 lowercase hex characters). */
+export function jobKey(id: string): string {
+  return id;
+}
+
+/** True for a well-formed job id. */
+export function isJobId(id: unknown): id is string {
+  return typeof id === 'string' && /^[0-9a-f]{32}$/.test(id);
+}
+
+/** Key in the queue index: creation order first, so the worker takes the oldest job. */
+export function jobQueueKey(createdAt: number, id: string): string {
+  return `${pad(createdAt, 15)}:${id}`;
+}

@@ -1,0 +1,187 @@
+/**
+ * Stored record shapes and their codec. Records are JSON text; decoding checks every
+ * field so a damaged record surfaces as CORRUPTION (naming namespace and key) instead
+ * of a wrong answer.
+ */
+
+import { corruption } from '../errors.js';
+
+/** Names of the storage namespaces (LevelDB sublevels). */
+export const NS = {
+  models: 'models',
+  versions: 'model_versions',
+  weights: 'weights',
+  jobs: 'jobs',
+  jobQueue: 'job_queue',
+} as const;
+
+/** Per-model head: what allocation and the dashboard need, without touching versions. */
+export interface HeadRecord {
+  readonly active: number | null;
+  readonly latest: number;
+  readonly archived: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One immutable model version (only `archived` ever changes). */
+export interface VersionRecord {
+  readonly archived: boolean;
+  readonly sha256: string | null;
+  readonly sizeBytes: number | null;
+  readonly chunks: number;
+  readonly artifact: string | null;
+  /** Canonical JSON text, or null. */
+  readonly hyperparams: string | null;
+  readonly metrics: string | null;
+  readonly trainingSql: string | null;
+  readonly trainingDataHash: string | null;
+  readonly parentVersion: number | null;
+  readonly createdAt: number;
+  readonly createdBy: string | null;
+  readonly description: string | null;
+  /** The train job that produced this version, if any. */
+  readonly jobId: string | null;
+}
+
+/** Job kinds, as in the RedDB seed. */
+export type JobKind = 'train' | 'backfill' | 'feature_refresh' | 'drift_compute';
+/** Job statuses; the last three are terminal and never change again. */
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** True for completed, failed and cancelled. */
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+/** A background job. */
+export interface JobRecord {
+  readonly id: string;
+  readonly kind: JobKind;
+  /** The model the job works on. */
+  readonly target: string;
+  readonly status: JobStatus;
+  readonly progress: number;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly error: string | null;
+  /** Canonical JSON text of what the job was asked to do. */
+  readonly spec: string;
+  /** Canonical JSON text of the result metrics, once completed. */
+  readonly metrics: string | null;
+  readonly version: number | null;
+}
+
+type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?';
+
+const HEAD_FIELDS: Record<keyof HeadRecord, FieldType> = {
+  active: 'number?',
+  latest: 'number',
+  archived: 'number',
+  createdAt: 'number',
+  updatedAt: 'number',
+};
+
+const VERSION_FIELDS: Record<keyof VersionRecord, FieldType> = {
+  archived: 'boolean',
+  sha256: 'string?',
+  sizeBytes: 'number?',
+  chunks: 'number',
+  artifact: 'string?',
+  hyperparams: 'string?',
+  metrics: 'string?',
+  trainingSql: 'string?',
+  trainingDataHash: 'string?',
+  parentVersion: 'number?',
+  createdAt: 'number',
+  createdBy: 'string?',
+  description: 'string?',
+  jobId: 'string?',
+};
+
+const JOB_FIELDS: Record<keyof JobRecord, FieldType> = {
+  id: 'string',
+  kind: 'string',
+  target: 'string',
+  status: 'string',
+  progress: 'number',
+  createdAt: 'number',
+  startedAt: 'number?',
+  finishedAt: 'number?',
+  error: 'string?',
+  spec: 'string',
+  metrics: 'string?',
+  version: 'number?',
+};
+
+const JOB_KINDS: readonly string[] = ['train', 'backfill', 'feature_refresh', 'drift_compute'];
+const JOB_STATUSES: readonly string[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+function fieldOk(value: unknown, type: FieldType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'string?':
+      return value === null || typeof value === 'string';
+    case 'number?':
+      return value === null || (typeof value === 'number' && Number.isFinite(value));
+  }
+}
+
+function decode<T>(raw: unknown, namespace: string, key: string, fields: Record<string, FieldType>): T {
+  if (typeof raw !== 'string') throw corruption(namespace, key, 'value is not text');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw corruption(namespace, key, 'value is not valid JSON', error);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw corruption(namespace, key, 'value is not a JSON object');
+  }
+  const record = parsed as Record<string, unknown>;
+  for (const [field, type] of Object.entries(fields)) {
+    if (!fieldOk(record[field], type)) {
+      throw corruption(namespace, key, `field '${field}' should be ${type.replace('?', ' or null')}`);
+    }
+  }
+  return record as T;
+}
+
+/** Encodes any record for storage. */
+export function encodeRecord(record: HeadRecord | VersionRecord | JobRecord): string {
+  return JSON.stringify(record);
+}
+
+/** Decodes a head record or throws CORRUPTION. */
+export function decodeHead(raw: unknown, key: string): HeadRecord {
+  return decode<HeadRecord>(raw, NS.models, key, HEAD_FIELDS);
+}
+
+/** Decodes a version record or throws CORRUPTION. */
+export function decodeVersion(raw: unknown, key: string): VersionRecord {
+  return decode<VersionRecord>(raw, NS.versions, key, VERSION_FIELDS);
+}
+
+/** Decodes a job record or throws CORRUPTION. */
+export function decodeJob(raw: unknown, key: string): JobRecord {
+  const job = decode<JobRecord>(raw, NS.jobs, key, JOB_FIELDS);
+  if (!JOB_KINDS.includes(job.kind)) throw corruption(NS.jobs, key, `unknown job kind '${job.kind}'`);
+  if (!JOB_STATUSES.includes(job.status)) throw corruption(NS.jobs, key, `unknown job status '${job.status}'`);
+  return job;
+}
+
+/** Parses stored JSON text (hyperparams, metrics, spec) or throws CORRUPTION. */
+export function decodeJsonText(text: string | null, namespace: string, key: string): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw corruption(namespace, key, 'embedded JSON is not valid', error);
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * The model registry: immutable, monotonically numbered versions per model and one
+ * movable active pointer. SQL and the typed API both land here.
+ *
+ * Writes to one model run under that model's lock and commit as one unit through the
+ * {@link CommitQueue}; the per-model head record makes allocation O(1) and the
+ * dashboard O(models). Reads see committed state only.
+ */
+
+import { createHash } from 'node:crypto';
+import { ModelSqlError, invalidArgument, unknownModel, unknownVersion, versionArchived } from '../errors.js';
+import { CommitQueue, type WriteOp } from './commit-queue.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  MAX_VERSION,
+  modelKey,
+  parseModelKey,
+  parseVersionKey,
+  validateModelName,
+  versionKey,
+  versionRange,
+  weightsChunkKey,
+  weightsRange,
+} from './keys.js';
+import type { Level } from './level.js';
+import { toJsonText } from './json.js';
+import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from './records.js';
+import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion } from './types.js';
+
+/** Weights are split so no single LevelDB value is huge and reads can stream later. */
+const WEIGHTS_CHUNK_BYTES = 1 << 20;
+
+/** Extra work a caller (the job worker) commits in the same unit as a new version. */
+export interface RegistrationHooks {
+  /** The train job the version comes from. */
+  readonly jobId?: string;
+  /** More writes for the same atomic unit, e.g. marking the job completed. */
+  readonly extraOps?: (version: number) => readonly WriteOp[];
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function optionalString(value: unknown, what: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw invalidArgument(`${what} must be text`);
+  return value;
+}
+
+function checkVersionNumber(version: unknown): number {
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    throw invalidArgument(`version must be a whole number from 1 to ${MAX_VERSION}, got ${String(version)}`);
+  }
+  return version;
+}
+
+/** The registry over one opened store. */
+export class Registry {
+  private readonly locks = new KeyedMutex();
+
+  /**
+   * @param level the opened store
+   * @param queue group commit shared with the job store
+   * @param defaultActor `created_by` when a registration names none
+   */
+  constructor(
+    private readonly level: Level,
+    readonly queue: CommitQueue,
+    private readonly defaultActor: string | null,
+  ) {}
+
+  // ---- writes ---------------------------------------------------------------------
+
+  /**
+   * Registers the next version of `model` (highest so far + 1; the model is created by
+   * its first version). It becomes active unless `input.active === false`.
+   */
+  async registerVersion(model: string, input: RegisterVersionInput, hooks: RegistrationHooks = {}): Promise<RegisteredVersion> {
+    validateModelName(model);
+    const prepared = this.prepareVersion(input, hooks.jobId ?? null);
+    const key = modelKey(model);
+    const { version, active, durable } = await this.locks.run(key, async () => {
+      const head = await this.readHeadForWrite(key);
+      const latest = head?.latest ?? 0;
+      if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
+      if (prepared.record.parentVersion !== null && prepared.record.parentVersion > latest) {
+        if (!head) throw unknownModel(model);
+        throw unknownVersion(model, prepared.record.parentVersion);
+      }
+      const version = latest + 1;
+      const now = Date.now();
+      const makeActive = input.active !== false;
+      const newHead: HeadRecord = {
+        active: makeActive ? version : (head?.active ?? null),
+        latest: version,
+        archived: head?.archived ?? 0,
+        createdAt: head?.createdAt ?? now,
+        updatedAt: now,
+      };
+      const vKey = versionKey(key, version);
+      const ops: WriteOp[] = [
+        { type: 'put', sublevel: this.level.versions, key: vKey, value: encodeRecord({ ...prepared.record, createdAt: now }) },
+        { type: 'put', sublevel: this.level.models, key, value: encodeRecord(newHead) },
+      ];
+      prepared.chunks.forEach((chunk, index) =>
+        ops.push({ type: 'put', sublevel: this.level.weights, key: weightsChunkKey(vKey, index), value: chunk }),
+      );
+      if (hooks.extraOps) ops.push(...hooks.extraOps(version));
+      return { version, active: newHead.active === version, durable: this.queue.submit(ops) };
+    });
+    await durable;
+    return { model, version, active, sha256: prepared.record.sha256 };
+  }
+
+  /** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
+  async setActiveVersion(model: string, version: number): Promise<{ previous: number | null }> {
+    checkVersionNumber(version);
+    const key = modelKey(model);
+    const { previous, durable } = await this.locks.run(key, async () => {
+      const head = await this.requireHeadForWrite(model, key);
+      const record = await this.requireVersionForWrite(model, key, head, version);
+      if (record.archived) throw versionArchived(model, version);
+      const ops: WriteOp[] = [];
+      if (head.active !== version) {
+        ops.push(this.headOp(key, { ...head, active: version, updatedAt: Date.now() }));
+      }
+      return { previous: head.active, durable: ops.length > 0 ? this.queue.submit(ops) : undefined };
+    });
+    await durable;
+    return { previous };
+  }
+
+  /**
+   * Archives one version. It stays readable but cannot become active; archiving the
+   * active version clears the pointer. Archiving an archived version changes nothing.
+   */
+  async archiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }> {
+    return this.setArchived(model, version, true);
+  }
+
+  /** Makes an archived version eligible again (it does not become active). */
+  async unarchiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }> {
+    return this.setArchived(model, version, false);
+  }
+
+  /** Archives every version of `model` in one unit; returns how many were newly archived. */
+  async archiveModel(model: string): Promise<{ archived: number; active: number | null }> {
+    const key = modelKey(model);
+    const { archived, durable } = await this.locks.run(key, async () => {
+      const head = await this.requireHeadForWrite(model, key);
+      // Versions queued by earlier statements must be on disk before we iterate them.
+      await this.queue.idle();
+      const ops: WriteOp[] = [];
+      for await (const [vKey, raw] of this.level.versions.iterator(versionRange(key))) {
+        const record = decodeVersion(raw, vKey);
+        if (!record.archived) {
+          ops.push({ type: 'put', sublevel: this.level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
+        }
+      }
+      if (ops.length === 0) return { archived: 0, durable: undefined };
+      ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + ops.length, updatedAt: Date.now() }));
+      return { archived: ops.length - 1, durable: this.queue.submit(ops) };
+    });
+    await durable;
+    return { archived, active: null };
+  }
+
+  // ---- reads ----------------------------------------------------------------------
+
+  /** One version (without weights). */
+  async getVersion(model: string, version: number): Promise<ModelVersion> {
+    checkVersionNumber(version);
+    const key = modelKey(model);
+    const head = await this.requireHead(model, key);
+    if (version > head.latest) throw unknownVersion(model, version);
+    const vKey = versionKey(key, version);
+    const raw = await this.level.versions.get(vKey);
+    if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
+    return this.toModelVersion(model, version, decodeVersion(raw, vKey), head, vKey);
+  }
+
+  /** The active version, or `null` when no version is active. */
+  async getActive(model: string): Promise<ModelVersion | null> {
+    const head = await this.requireHead(model, modelKey(model));
+    return head.active === null ? null : this.getVersion(model, head.active);
+  }
+
+  /** Every version of `model`, oldest first. Cost is O(versions of this model). */
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    const key = modelKey(model);
+    await this.requireHead(model, key);
+    const out: ModelVersion[] = [];
+    for await (const version of this.scanVersions(model)) out.push(version);
+    return out;
+  }
+
+  /** One summary per model, ordered by name. Cost is O(models). */
+  async summaries(): Promise<ModelSummary[]> {
+    const out: ModelSummary[] = [];
+    for await (const [key, raw] of this.level.models.iterator()) {
+      const id = parseModelKey(key);
+      if (!id) throw new ModelSqlError('CORRUPTION', `malformed key '${key}' in namespace '${NS.models}'`, { namespace: NS.models, key });
+      out.push(toSummary(id.name, decodeHead(raw, key)));
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Summary of one model. */
+  async summary(model: string): Promise<ModelSummary> {
+    return toSummary(model, await this.requireHead(model, modelKey(model)));
+  }
+
+  /**
+   * Versions of one model (or of every model when `model` is undefined), in model-key
+   * then version order. Unknown model yields nothing.
+   */
+  async *scanVersions(model?: string): AsyncGenerator<ModelVersion> {
+    const heads = new Map<string, HeadRecord>();
+    let range = {};
+    if (model !== undefined) {
+      const key = modelKey(model);
+      const head = await this.readHead(key);
+      if (!head) return;
+      heads.set(key, head);
+      range = versionRange(key);
+    } else {
+      for await (const [key, raw] of this.level.models.iterator()) heads.set(key, decodeHead(raw, key));
+    }
+    for await (const [vKey, raw] of this.level.versions.iterator(range)) {
+      const parsed = parseVersionKey(vKey);
+      const head = parsed && heads.get(parsed.model);
+      const id = parsed && parseModelKey(parsed.model);
+      if (!parsed || !id) throw new ModelSqlError('CORRUPTION', `malformed key '${vKey}' in namespace '${NS.versions}'`, { namespace: NS.versions, key: vKey });
+      if (!head) continue; // written after we read the heads; not part of this snapshot
+      yield this.toModelVersion(id.name, parsed.version, decodeVersion(raw, vKey), head, vKey);
+    }
+  }
+
+  /** The weights of one version, checked against their stored SHA-256 and size. */
+  async readWeights(model: string, version: number): Promise<Uint8Array> {
+    const meta = await this.getVersion(model, version);
+    const vKey = versionKey(modelKey(model), version);
+    if (meta.sha256 === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.level.weights.values(weightsRange(vKey))) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== meta.sizeBytes || sha256Hex(bytes) !== meta.sha256) {
+      throw new ModelSqlError(
+        'CORRUPTION',
+        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', key '${vKey}')`,
+        { namespace: NS.weights, key: vKey, model, version },
+      );
+    }
+    return bytes;
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private prepareVersion(input: RegisterVersionInput, jobId: string | null): { record: VersionRecord; chunks: Uint8Array[] } {
+    if (typeof input !== 'object' || input === null) throw invalidArgument('registration input must be an object');
+    const weights = input.weights ?? null;
+    if (weights !== null && !(weights instanceof Uint8Array)) throw invalidArgument('weights must be a Uint8Array or Buffer');
+    const artifact = optionalString(input.artifact, 'artifact');
+    if (weights === null && artifact === null) {
+      throw invalidArgument('a model version needs weights or an artifact');
+    }
+    if (input.active !== undefined && typeof input.active !== 'boolean') throw invalidArgument('active must be TRUE or FALSE');
+    const parentVersion = input.parentVersion === undefined || input.parentVersion === null ? null : checkVersionNumber(input.parentVersion);
+    const chunks: Uint8Array[] = [];
+    if (weights !== null) {
+      // Copies, so an app reusing its buffer cannot change an immutable version.
+      for (let offset = 0; offset < weights.length; offset += WEIGHTS_CHUNK_BYTES) {
+        chunks.push(weights.slice(offset, offset + WEIGHTS_CHUNK_BYTES));
+      }
+    }
+    const record: VersionRecord = {
+      archived: false,
+      sha256: weights === null ? null : sha256Hex(weights),
+      sizeBytes: weights === null ? null : weights.length,
+      chunks: chunks.length,
+      artifact,
+      hyperparams: input.hyperparams === undefined || input.hyperparams === null ? null : toJsonText(input.hyperparams, 'hyperparams'),
+      metrics: input.metrics === undefined || input.metrics === null ? null : toJsonText(input.metrics, 'metrics'),
+      trainingSql: optionalString(input.trainingSql, 'training_sql'),
+      trainingDataHash: optionalString(input.trainingDataHash, 'training_data_hash'),
+      parentVersion,
+      createdAt: 0,
+      createdBy: optionalString(input.createdBy, 'created_by') ?? this.defaultActor,
+      description: optionalString(input.description, 'description'),
+      jobId,
+    };
+    return { record, chunks };
+  }
+
+  private async setArchived(model: string, version: number, archived: boolean): Promise<{ changed: boolean; active: number | null }> {
+    checkVersionNumber(version);
+    const key = modelKey(model);
+    const result = await this.locks.run(key, async () => {
+      const head = await this.requireHeadForWrite(model, key);
+      const record = await this.requireVersionForWrite(model, key, head, version);
+      if (record.archived === archived) return { changed: false, active: head.active, durable: undefined };
+      const active = archived && head.active === version ? null : head.active;
+      const ops: WriteOp[] = [
+        { type: 'put', sublevel: this.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
+        this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: Date.now() }),
+      ];
+      return { changed: true, active, durable: this.queue.submit(ops) };
+    });
+    await result.durable;
+    return { changed: result.changed, active: result.active };
+  }
+
+  private headOp(key: string, head: HeadRecord): WriteOp {
+    return { type: 'put', sublevel: this.level.models, key, value: encodeRecord(head) };
+  }
+
+  private async readHead(key: string): Promise<HeadRecord | undefined> {
+    const raw = await this.queue.readCommitted(this.level.models, key);
+    return raw === undefined ? undefined : decodeHead(raw, key);
+  }
+
+  private async readHeadForWrite(key: string): Promise<HeadRecord | undefined> {
+    const raw = await this.queue.readLatest(this.level.models, key);
+    return raw === undefined ? undefined : decodeHead(raw, key);
+  }
+
+  private async requireHead(model: string, key: string): Promise<HeadRecord> {
+    validateModelName(model);
+    const head = await this.readHead(key);
+    if (!head) throw unknownModel(model);
+    return head;
+  }
+
+  private async requireHeadForWrite(model: string, key: string): Promise<HeadRecord> {
+    validateModelName(model);
+    const head = await this.readHeadForWrite(key);
+    if (!head) throw unknownModel(model);
+    return head;
+  }
+
+  private async requireVersionForWrite(model: string, key: string, head: HeadRecord, version: number): Promise<VersionRecord> {
+    if (version > head.latest) throw unknownVersion(model, version);
+    const vKey = versionKey(key, version);
+    const raw = await this.queue.readLatest(this.level.versions, vKey);
+    if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
+    return decodeVersion(raw, vKey);
+  }
+
+  private toModelVersion(model: string, version: number, record: VersionRecord, head: HeadRecord, vKey: string): ModelVersion {
+    return {
+      model,
+      version,
+      active: head.active === version,
+      archived: record.archived,
+      sha256: record.sha256,
+      sizeBytes: record.sizeBytes,
+      artifact: record.artifact,
+      hyperparams: decodeJsonText(record.hyperparams, NS.versions, vKey),
+      metrics: decodeJsonText(record.metrics, NS.versions, vKey),
+      trainingSql: record.trainingSql,
+      trainingDataHash: record.trainingDataHash,
+      parentVersion: record.parentVersion,
+      createdAt: new Date(record.createdAt),
+      createdBy: record.createdBy,
+      description: record.description,
+      jobId: record.jobId,
+    };
+  }
+}
+
+function toSummary(name: string, head: HeadRecord): ModelSummary {
+  return {
+    name,
+    activeVersion: head.active,
+    // Versions are never deleted, so 1..latest all exist.
+    totalVersions: head.latest,
+    archivedVersions: head.archived,
+    latestVersion: head.latest,
+    createdAt: new Date(head.createdAt),
+    updatedAt: new Date(head.updatedAt),
+  };
+}
