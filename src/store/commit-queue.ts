@@ -54,6 +54,8 @@ export class CommitQueue {
   private readonly cache = new Map<Sublevel, Map<string, string | undefined>>();
   private current: Group | null = null;
   private flushing: Promise<void> | null = null;
+  private failures = 0;
+  private lastFailure: unknown = null;
 
   /**
    * @param root the database the batches go to
@@ -68,8 +70,17 @@ export class CommitQueue {
     for (const sublevel of cached) this.cache.set(sublevel, new Map());
   }
 
+  /**
+   * Take this before the first read of a unit and pass it to {@link submit}: a unit
+   * computed from reads made before a batch failed may depend on the lost writes.
+   */
+  get epoch(): number {
+    return this.failures;
+  }
+
   /** Queues one atomic unit; resolves when it is durable, rejects if its batch failed. */
-  submit(ops: readonly WriteOp[]): Promise<void> {
+  submit(ops: readonly WriteOp[], epoch: number): Promise<void> {
+    if (epoch !== this.failures) return Promise.reject(this.lastFailure);
     const group = (this.current ??= newGroup());
     for (const op of ops) {
       group.ops.push(op);
@@ -109,8 +120,9 @@ export class CommitQueue {
   }
 
   private async flushLoop(): Promise<void> {
-    // Let every statement already past its lock join the first batch.
-    await Promise.resolve();
+    // One macrotask turn lets every statement already queued on a lock (a chain of
+    // microtasks) join this batch; it costs microseconds on a lone statement.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.current) {
       const group = this.current;
       this.current = null;
@@ -120,6 +132,8 @@ export class CommitQueue {
       } catch (error) {
         const followers = this.current as Group | null;
         this.current = null;
+        this.failures++;
+        this.lastFailure = error;
         this.overlay.clear();
         for (const cache of this.cache.values()) cache.clear();
         group.reject(error);

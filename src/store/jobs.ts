@@ -102,12 +102,13 @@ export class Jobs {
 
   /** Requeues jobs a crash left running, then starts the worker. */
   async start(): Promise<void> {
+    const epoch = this.queue.epoch;
     const ops: WriteOp[] = [];
     for await (const id of this.level.jobQueue.values()) {
       const job = await this.require(id);
       if (job.status === 'running') ops.push(this.jobOp({ ...job, status: 'queued', progress: 0, startedAt: null }));
     }
-    if (ops.length > 0) await this.queue.submit(ops);
+    if (ops.length > 0) await this.queue.submit(ops, epoch);
     this.wake();
   }
 
@@ -139,13 +140,14 @@ export class Jobs {
    */
   async cancel(id: string): Promise<Job> {
     const job = await this.locks.run(id, async () => {
+      const epoch = this.queue.epoch;
       const job = await this.require(id, true);
       if (job.status === 'cancelled') return job;
       if (job.status === 'completed' || job.status === 'failed') {
         throw invalidArgument(`job ${id} is already ${job.status} and can no longer be cancelled`, { jobId: id });
       }
       const cancelled: JobRecord = { ...job, status: 'cancelled', finishedAt: Date.now(), error: 'cancelled' };
-      await this.queue.submit([this.jobOp(cancelled), this.unqueueOp(job)]);
+      await this.queue.submit([this.jobOp(cancelled), this.unqueueOp(job)], epoch);
       return cancelled;
     });
     this.running.get(id)?.controller.abort(new ModelSqlError('INVALID_ARGUMENT', `job ${id} was cancelled`, { jobId: id }));
@@ -175,6 +177,7 @@ export class Jobs {
 
   private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running'): Promise<Job> {
     const specText = toJsonText(spec, 'job spec');
+    const epoch = this.queue.epoch;
     // Strictly increasing creation times keep the queue first-in, first-out.
     const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
     let id = randomBytes(16).toString('hex');
@@ -184,7 +187,7 @@ export class Jobs {
       startedAt: status === 'running' ? createdAt : null, finishedAt: null, error: null,
       spec: specText, metrics: null, version: null,
     };
-    await this.queue.submit([this.jobOp(job), { type: 'put', sublevel: this.level.jobQueue, key: jobQueueKey(createdAt, id), value: id }]);
+    await this.queue.submit([this.jobOp(job), { type: 'put', sublevel: this.level.jobQueue, key: jobQueueKey(createdAt, id), value: id }], epoch);
     return toJob(job);
   }
 
@@ -223,9 +226,10 @@ export class Jobs {
         continue;
       }
       const started = await this.locks.run(id, async () => {
+        const epoch = this.queue.epoch;
         const current = await this.require(id);
         if (current.status !== 'queued') return false;
-        await this.queue.submit([this.jobOp({ ...current, status: 'running', startedAt: Date.now(), progress: 0 })]);
+        await this.queue.submit([this.jobOp({ ...current, status: 'running', startedAt: Date.now(), progress: 0 })], epoch);
         return true;
       });
       if (started) void this.execute(id, trainer).catch(this.onError).finally(() => this.wake());
@@ -263,6 +267,7 @@ export class Jobs {
       return;
     }
     await this.locks.run(id, async () => {
+      const epoch = this.queue.epoch;
       const current = await this.require(id);
       if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
       try {
@@ -280,7 +285,7 @@ export class Jobs {
         );
       } catch (error) {
         const failed: JobRecord = { ...current, status: 'failed', finishedAt: Date.now(), error: `result rejected: ${describeError(error)}` };
-        await this.queue.submit([this.jobOp(failed), this.unqueueOp(current)]);
+        await this.queue.submit([this.jobOp(failed), this.unqueueOp(current)], epoch);
       }
     });
   }
@@ -288,17 +293,19 @@ export class Jobs {
   /** Applies `change` to a job under its lock; `undefined` means leave it. */
   private async update(id: string, change: (job: JobRecord) => JobRecord | undefined): Promise<void> {
     await this.locks.run(id, async () => {
+      const epoch = this.queue.epoch;
       const next = change(await this.require(id));
-      if (next) await this.queue.submit([this.jobOp(next)]);
+      if (next) await this.queue.submit([this.jobOp(next)], epoch);
     });
   }
 
   /** Moves a non-terminal job to a terminal status (no-op if it already is terminal). */
   private finish(id: string, change: (job: JobRecord) => JobRecord): Promise<void> {
     return this.locks.run(id, async () => {
+      const epoch = this.queue.epoch;
       const current = await this.require(id);
       if (isTerminal(current.status)) return;
-      await this.queue.submit([this.jobOp({ ...change(current), finishedAt: Date.now() }), this.unqueueOp(current)]);
+      await this.queue.submit([this.jobOp({ ...change(current), finishedAt: Date.now() }), this.unqueueOp(current)], epoch);
     });
   }
 

@@ -81,6 +81,7 @@ export class Registry {
     const prepared = this.prepareVersion(input, hooks.jobId ?? null);
     const key = modelKey(model);
     const { version, active, durable } = await this.locks.run(key, async () => {
+      const epoch = this.queue.epoch;
       const head = await this.readHeadForWrite(key);
       const latest = head?.latest ?? 0;
       if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
@@ -107,7 +108,7 @@ export class Registry {
         ops.push({ type: 'put', sublevel: this.level.weights, key: weightsChunkKey(vKey, index), value: chunk }),
       );
       if (hooks.extraOps) ops.push(...hooks.extraOps(version));
-      return { version, active: newHead.active === version, durable: this.queue.submit(ops) };
+      return { version, active: newHead.active === version, durable: this.queue.submit(ops, epoch) };
     });
     await durable;
     return { model, version, active, sha256: prepared.record.sha256 };
@@ -118,6 +119,7 @@ export class Registry {
     checkVersionNumber(version);
     const key = modelKey(model);
     const { previous, durable } = await this.locks.run(key, async () => {
+      const epoch = this.queue.epoch;
       const head = await this.requireHeadForWrite(model, key);
       const record = await this.requireVersionForWrite(model, key, head, version);
       if (record.archived) throw versionArchived(model, version);
@@ -125,7 +127,7 @@ export class Registry {
       if (head.active !== version) {
         ops.push(this.headOp(key, { ...head, active: version, updatedAt: Date.now() }));
       }
-      return { previous: head.active, durable: ops.length > 0 ? this.queue.submit(ops) : undefined };
+      return { previous: head.active, durable: ops.length > 0 ? this.queue.submit(ops, epoch) : undefined };
     });
     await durable;
     return { previous };
@@ -148,6 +150,7 @@ export class Registry {
   async archiveModel(model: string): Promise<{ archived: number; active: number | null }> {
     const key = modelKey(model);
     const { archived, durable } = await this.locks.run(key, async () => {
+      const epoch = this.queue.epoch;
       const head = await this.requireHeadForWrite(model, key);
       // Versions queued by earlier statements must be on disk before we iterate them.
       await this.queue.idle();
@@ -160,7 +163,7 @@ export class Registry {
       }
       if (ops.length === 0) return { archived: 0, durable: undefined };
       ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + ops.length, updatedAt: Date.now() }));
-      return { archived: ops.length - 1, durable: this.queue.submit(ops) };
+      return { archived: ops.length - 1, durable: this.queue.submit(ops, epoch) };
     });
     await durable;
     return { archived, active: null };
@@ -297,6 +300,7 @@ export class Registry {
     checkVersionNumber(version);
     const key = modelKey(model);
     const result = await this.locks.run(key, async () => {
+      const epoch = this.queue.epoch;
       const head = await this.requireHeadForWrite(model, key);
       const record = await this.requireVersionForWrite(model, key, head, version);
       if (record.archived === archived) return { changed: false, active: head.active, durable: undefined };
@@ -305,7 +309,7 @@ export class Registry {
         { type: 'put', sublevel: this.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
         this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: Date.now() }),
       ];
-      return { changed: true, active, durable: this.queue.submit(ops) };
+      return { changed: true, active, durable: this.queue.submit(ops, epoch) };
     });
     await result.durable;
     return { changed: result.changed, active: result.active };

@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: prints one JSON line. Each modelsql figure stands beside the same
+ * work done with raw classic-level batches in the same run, as a ratio (ours / raw,
+ * for rates higher is better; for times lower is better).
+ *
+ * Options: `--quick` shrinks every workload (a smoke run, figures not comparable).
+ */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ClassicLevel } from 'classic-level';
+import { open, parseStatement, type Database } from '../src/index.js';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const scale = args.quick ? 0.05 : 1;
+const n = (count: number): number => Math.max(1, Math.round(count * scale));
+
+const weights = randomBytes(1024);
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'modelsql-bench-'));
+}
+
+/** Runs `work(i)` for i in [0, count) with at most `inFlight` pending; returns ops/s. */
+async function rate(count: number, inFlight: number, work: (i: number) => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  let next = 0;
+  const lanes = Array.from({ length: inFlight }, async () => {
+    while (next < count) await work(next++);
+  });
+  await Promise.all(lanes);
+  return count / ((performance.now() - start) / 1000);
+}
+
+/** Median of `runs` timings of `work`, in ms. */
+async function timeMs(runs: number, work: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await work();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return Number(times[Math.floor(times.length / 2)]!.toFixed(3));
+}
+
+/** The raw equivalent of a registration: one batch with version record, head and weights. */
+class RawRegistry {
+  private latest = new Map<string, number>();
+  constructor(readonly db: ClassicLevel<string, string>) {}
+  static async open(): Promise<RawRegistry> {
+    const db = new ClassicLevel<string, string>(await tempDir());
+    await db.open();
+    return new RawRegistry(db);
+  }
+  async register(model: string): Promise<void> {
+    const version = (this.latest.get(model) ?? 0) + 1;
+    this.latest.set(model, version);
+    const vKey = `${model}:${String(version).padStart(10, '0')}`;
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+    await this.db.batch([
+      { type: 'put', key: `v!${vKey}`, value: JSON.stringify({ archived: false, sha256, sizeBytes: weights.length, createdAt: Date.now() }) },
+      { type: 'put', key: `m!${model}`, value: JSON.stringify({ active: version, latest: version, archived: 0, createdAt: 0, updatedAt: Date.now() }) },
+      { type: 'put', key: `w!${vKey}:000000`, value: weights as unknown as string, valueEncoding: 'view' } as never,
+    ]);
+  }
+  async use(model: string, version: number): Promise<void> {
+    const head = JSON.parse((await this.db.get(`m!${model}`))!) as Record<string, unknown>;
+    const record = await this.db.get(`v!${model}:${String(version).padStart(10, '0')}`);
+    if (record === undefined) throw new Error('missing');
+    await this.db.batch([{ type: 'put', key: `m!${model}`, value: JSON.stringify({ ...head, active: version }) }]);
+  }
+  async dashboard(): Promise<number> {
+    let count = 0;
+    for await (const value of this.db.values({ gte: 'm!', lt: 'm"' })) if (JSON.parse(value)) count++;
+    return count;
+  }
+  async listVersions(model: string): Promise<number> {
+    let count = 0;
+    for await (const value of this.db.values({ gt: `v!${model}:`, lt: `v!${model};` })) if (JSON.parse(value)) count++;
+    return count;
+  }
+}
+
+async function populate(db: Database, raw: RawRegistry, models: number, versionsPerModel: number, prefix: string): Promise<void> {
+  // Version-major order, many in flight: the fastest way to fill both stores.
+  await rate(models * versionsPerModel, 64, (i) => db.query(`CREATE MODEL ${prefix}${i % models} WITH (weights = $1)`, [weights]));
+  await rate(models * versionsPerModel, 64, (i) => raw.register(`${prefix}${i % models}`));
+}
+
+async function main(): Promise<void> {
+  const dirs: string[] = [];
+  const dir = await tempDir();
+  dirs.push(dir);
+  const db = await open({ path: dir });
+  const raw = await RawRegistry.open();
+  dirs.push(raw.db.location);
+
+  const createCount = n(5000);
+  const createOne = await rate(createCount, 1, (i) => db.query('CREATE MODEL seq WITH (weights = $1)', [weights]).then(() => i));
+  const rawOne = await rate(createCount, 1, () => raw.register('seq'));
+  const create64 = await rate(createCount * 2, 64, () => db.query('CREATE MODEL conc WITH (weights = $1)', [weights]));
+  const raw64 = await rate(createCount * 2, 64, () => raw.register('conc'));
+
+  const useCount = n(5000);
+  const useRate = await rate(useCount, 1, (i) => db.query('ALTER MODEL seq USE VERSION $1', [1 + (i % createCount)]));
+  const rawUse = await rate(useCount, 1, (i) => raw.use('seq', 1 + (i % createCount)));
+
+  const models = 200;
+  await populate(db, raw, models, n(50), 'small');
+  const dash50 = await timeMs(9, () => db.query('SELECT * FROM ML_MODELS_DASHBOARD'));
+  const rawDash50 = await timeMs(9, () => raw.dashboard());
+  await populate(db, raw, models, n(450), 'small'); // now 200 × 500
+  const dash500 = await timeMs(9, () => db.query('SELECT * FROM ML_MODELS_DASHBOARD'));
+  const rawDash500 = await timeMs(9, () => raw.dashboard());
+  const list = await timeMs(9, () => db.query("SELECT * FROM ML_MODEL_VERSIONS WHERE model = 'small7'"));
+  const rawList = await timeMs(9, () => raw.listVersions('small7'));
+
+  const statements = [
+    "CREATE MODEL spam FROM VERSION 3 WITH (weights = $1, hyperparams = '{\"lr\":0.01}', metrics = '{\"f1\":0.93}', active = FALSE)",
+    'ALTER MODEL spam USE VERSION 3',
+    "SELECT model, version, metrics FROM ML_MODEL_VERSIONS WHERE model = 'spam' AND archived = FALSE ORDER BY version DESC LIMIT 5",
+  ];
+  const parseCount = n(30_000);
+  const parseStart = performance.now();
+  for (let i = 0; i < parseCount; i++) parseStatement(statements[i % statements.length]!);
+  const parsed = parseCount / ((performance.now() - parseStart) / 1000);
+
+  await db.close();
+  await raw.db.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+
+  const r = (x: number): number => Math.round(x);
+  const ratio = (a: number, b: number): number => Number((a / b).toFixed(3));
+  console.log(
+    JSON.stringify({
+      quick: args.quick,
+      create_model_per_s_one_at_a_time: r(createOne),
+      raw_batch_per_s_one_at_a_time: r(rawOne),
+      create_one_at_a_time_vs_raw: ratio(createOne, rawOne),
+      create_model_per_s_64_in_flight: r(create64),
+      raw_batch_per_s_64_in_flight: r(raw64),
+      create_64_vs_raw_64: ratio(create64, raw64),
+      create_64_vs_one_at_a_time: ratio(create64, createOne),
+      use_version_per_s: r(useRate),
+      raw_use_version_per_s: r(rawUse),
+      use_version_vs_raw: ratio(useRate, rawUse),
+      dashboard_ms_200x50: dash50,
+      raw_dashboard_ms_200x50: rawDash50,
+      dashboard_ms_200x500: dash500,
+      raw_dashboard_ms_200x500: rawDash500,
+      dashboard_vs_raw_200x500: ratio(dash500, rawDash500),
+      dashboard_growth_10x_versions: ratio(dash500, dash50),
+      versions_listing_ms_500: list,
+      raw_versions_listing_ms_500: rawList,
+      versions_listing_vs_raw: ratio(list, rawList),
+      statements_parsed_per_s: r(parsed),
+    }),
+  );
+}
+
+await main();

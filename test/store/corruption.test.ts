@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { modelKey, versionKey, weightsChunkKey } from '../../src/store/keys.js';
+import { memoryRegistry } from '../helpers/store.js';
+
+describe('corrupt stored data is reported, never skipped', () => {
+  it('reports a damaged head record with namespace and key', async () => {
+    const { level, registry } = await memoryRegistry();
+    await level.models.put(modelKey('m'), '{not json');
+    await expect(registry.summaries()).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'models', key: modelKey('m') });
+  });
+
+  it('reports a version record with a wrong field type', async () => {
+    const { level, registry } = await memoryRegistry();
+    await registry.registerVersion('m', { weights: new Uint8Array([1]) });
+    const key = versionKey(modelKey('m'), 1);
+    const record = JSON.parse((await level.versions.get(key))!);
+    await level.versions.put(key, JSON.stringify({ ...record, archived: 'yes' }));
+    await expect(registry.getVersion('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key });
+    await expect(registry.listVersions('m')).rejects.toMatchObject({ code: 'CORRUPTION' });
+  });
+
+  it('detects weights that no longer match their SHA-256', async () => {
+    const { level, registry } = await memoryRegistry();
+    await registry.registerVersion('m', { weights: new Uint8Array([1, 2, 3]) });
+    await level.weights.put(weightsChunkKey(versionKey(modelKey('m'), 1), 0), new Uint8Array([1, 2, 4]));
+    await expect(registry.readWeights('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', model: 'm', version: 1 });
+  });
+
+  it('reads back large weights split into chunks', async () => {
+    const { registry } = await memoryRegistry();
+    const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
+    await registry.registerVersion('m', { weights: big });
+    expect(Buffer.from(await registry.readWeights('m', 1)).equals(Buffer.from(big))).toBe(true);
+  });
+});
