@@ -76,6 +76,8 @@ export class Jobs {
   private lastCreatedAt = 0;
   private pumping = false;
   private wokenWhilePumping = false;
+  /** The worker's current pass over the queue; `stop` waits for it. */
+  private pass: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -169,6 +171,7 @@ export class Jobs {
   /** Stops taking jobs; waits for running ones (aborting them first when `abort`). */
   async stop(abort = false): Promise<void> {
     this.stopped = true;
+    await this.pass;
     if (abort) for (const run of this.running.values()) run.controller.abort(new Error('registry closing'));
     await Promise.all([...this.running.values()].map((run) => run.done));
   }
@@ -199,17 +202,16 @@ export class Jobs {
       return;
     }
     this.pumping = true;
-    setImmediate(() => {
-      void this.pump()
-        .catch(this.onError) // e.g. a corrupt job record: reported, and the next wake retries
-        .finally(() => {
-          this.pumping = false;
-          if (this.wokenWhilePumping) {
-            this.wokenWhilePumping = false;
-            this.wake();
-          }
-        });
-    });
+    this.pass = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => (this.stopped ? undefined : this.pump()))
+      .catch(this.onError) // e.g. a corrupt job record: reported, and the next wake retries
+      .finally(() => {
+        this.pumping = false;
+        if (this.wokenWhilePumping) {
+          this.wokenWhilePumping = false;
+          this.wake();
+        }
+      });
   }
 
   /** Starts queued jobs, oldest first, up to `concurrency` at a time. */
@@ -263,6 +265,8 @@ export class Jobs {
       result = await trainer({ jobId: id, model: job.target, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
       if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
     } catch (error) {
+      // Aborted by close({ abortJobs }): leave it running so the next open requeues it.
+      if (this.stopped && controller.signal.aborted) return;
       await this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(error) }));
       return;
     }

@@ -49,7 +49,7 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     if (cause?.code === 'LEVEL_LOCKED') {
       throw new ModelSqlError(
         'DATABASE_LOCKED',
-        `registry folder '${path}' is in use by another process (LevelDB lock held); close it there first`,
+        `registry folder '${path}' is in use (another process or open handle holds its LevelDB lock); close it there first`,
         { path: path ?? undefined },
         { cause: error },
       );

@@ -1,0 +1,401 @@
+/**
+ * The modelsql grammar as a Chevrotain EmbeddedActionsParser that builds the AST
+ * directly. One instance ({@link parser}) is shared: Chevrotain parsers are costly
+ * to construct and cheap to reuse. Semantic work that touches token text is wrapped
+ * in `ACTION` because Chevrotain runs every rule once in a "recording" phase with
+ * placeholder tokens to learn the grammar.
+ */
+import { EmbeddedActionsParser, type IToken } from 'chevrotain';
+import type {
+  ArchiveModelNode,
+  CancelJobNode,
+  ColumnNode,
+  ComparisonNode,
+  CreateModelNode,
+  ExpressionNode,
+  LiteralNode,
+  OptionNode,
+  OrderByNode,
+  SelectNode,
+  StatementNode,
+  UnarchiveModelNode,
+  UseVersionNode,
+  ValueNode,
+} from './ast.js';
+import * as t from './tokens.js';
+
+/** An identifier as written: its text (unquoted) and whether it was double-quoted. */
+interface RawName {
+  readonly text: string;
+  readonly quoted: boolean;
+}
+
+function unquoteIdentifier(image: string): string {
+  return image.slice(1, -1).replace(/""/g, '"');
+}
+
+function unquoteString(image: string): string {
+  return image.slice(1, -1).replace(/''/g, "'");
+}
+
+function decodeBlob(image: string): Uint8Array {
+  const hex = image.slice(2, -1);
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+const comparisonOps = new Map<string, ComparisonNode['op']>([
+  ['=', '='],
+  ['<>', '<>'],
+  ['!=', '<>'],
+  ['<', '<'],
+  ['<=', '<='],
+  ['>', '>'],
+  ['>=', '>='],
+]);
+
+/**
+ * The modelsql SQL parser. Entry rule: `statement` (one statement, no `;`); the
+ * script layer in `parse.ts` splits on `;` first. Rule names are public API for
+ * `computeContentAssist` (REPL completion).
+ */
+export class ModelSqlParser extends EmbeddedActionsParser {
+  constructor() {
+    super(t.allTokens, { recoveryEnabled: false, maxLookahead: 3 });
+    this.performSelfAnalysis();
+  }
+
+  /** One statement, without its terminating `;`. */
+  readonly statement = this.RULE('statement', (): StatementNode =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.createModel) },
+      { ALT: () => this.SUBRULE(this.alterModel) },
+      { ALT: () => this.SUBRULE(this.archiveModel) },
+      { ALT: () => this.SUBRULE(this.unarchiveModel) },
+      { ALT: () => this.SUBRULE(this.cancelJob) },
+      { ALT: () => this.SUBRULE(this.select) },
+    ]),
+  );
+
+  readonly createModel = this.RULE('createModel', (): CreateModelNode => {
+    this.CONSUME(t.Create);
+    this.CONSUME(t.Model);
+    const model = this.SUBRULE(this.modelName);
+    let fromVersion: ValueNode | null = null;
+    const options: OptionNode[] = [];
+    this.OPTION(() => {
+      this.CONSUME(t.From);
+      this.CONSUME(t.Version);
+      fromVersion = this.SUBRULE(this.value);
+    });
+    this.OPTION2(() => {
+      this.CONSUME(t.With);
+      this.CONSUME(t.LParen);
+      this.AT_LEAST_ONE_SEP({
+        SEP: t.Comma,
+        DEF: () => options.push(this.SUBRULE(this.withOption)),
+      });
+      this.CONSUME(t.RParen);
+    });
+    return { kind: 'CreateModel', model, fromVersion, options };
+  });
+
+  readonly withOption = this.RULE('withOption', (): OptionNode => {
+    const raw = this.SUBRULE(this.identifier);
+    this.CONSUME(t.Equals);
+    const value = this.SUBRULE(this.value);
+    // Option names are matched case-insensitively even when quoted.
+    const name = this.ACTION(() => raw.text.toLowerCase());
+    return { kind: 'Option', name, value };
+  });
+
+  readonly alterModel = this.RULE('alterModel', (): UseVersionNode => {
+    this.CONSUME(t.Alter);
+    this.CONSUME(t.Model);
+    const model = this.SUBRULE(this.modelName);
+    this.CONSUME(t.Use);
+    this.CONSUME(t.Version);
+    const version = this.SUBRULE(this.value);
+    return { kind: 'UseVersion', model, version };
+  });
+
+  readonly archiveModel = this.RULE('archiveModel', (): ArchiveModelNode => {
+    this.CONSUME(t.Archive);
+    this.CONSUME(t.Model);
+    const model = this.SUBRULE(this.modelName);
+    let version: ValueNode | null = null;
+    this.OPTION(() => {
+      this.CONSUME(t.Version);
+      version = this.SUBRULE(this.value);
+    });
+    return { kind: 'ArchiveModel', model, version };
+  });
+
+  readonly unarchiveModel = this.RULE('unarchiveModel', (): UnarchiveModelNode => {
+    this.CONSUME(t.Unarchive);
+    this.CONSUME(t.Model);
+    const model = this.SUBRULE(this.modelName);
+    this.CONSUME(t.Version);
+    const version = this.SUBRULE(this.value);
+    return { kind: 'UnarchiveModel', model, version };
+  });
+
+  readonly cancelJob = this.RULE('cancelJob', (): CancelJobNode => {
+    this.CONSUME(t.Cancel);
+    this.CONSUME(t.Job);
+    const jobId = this.SUBRULE(this.value);
+    return { kind: 'CancelJob', jobId };
+  });
+
+  readonly select = this.RULE('select', (): SelectNode => {
+    this.CONSUME(t.Select);
+    let columns: SelectNode['columns'] = '*';
+    this.OR([
+      { ALT: () => this.CONSUME(t.Star) },
+      {
+        ALT: () => {
+          const list: ColumnNode[] = [];
+          this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => list.push(this.SUBRULE(this.column)) });
+          columns = list;
+        },
+      },
+    ]);
+    this.CONSUME(t.From);
+    const table = this.SUBRULE(this.tableName);
+    let where: ExpressionNode | null = null;
+    const orderBy: OrderByNode[] = [];
+    let limit: ValueNode | null = null;
+    let offset: ValueNode | null = null;
+    this.OPTION(() => {
+      this.CONSUME(t.Where);
+      where = this.SUBRULE(this.expression);
+    });
+    this.OPTION2(() => {
+      this.CONSUME(t.Order);
+      this.CONSUME(t.By);
+      this.AT_LEAST_ONE_SEP2({ SEP: t.Comma, DEF: () => orderBy.push(this.SUBRULE(this.orderKey)) });
+    });
+    this.OPTION3(() => {
+      this.CONSUME(t.Limit);
+      limit = this.SUBRULE2(this.value);
+    });
+    this.OPTION4(() => {
+      this.CONSUME(t.Offset);
+      offset = this.SUBRULE3(this.value);
+    });
+    return { kind: 'Select', columns, table, where, orderBy, limit, offset };
+  });
+
+  readonly orderKey = this.RULE('orderKey', (): OrderByNode => {
+    const column = this.SUBRULE(this.column);
+    let direction: OrderByNode['direction'] = 'ASC';
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(t.Asc) },
+        { ALT: () => (this.CONSUME(t.Desc), (direction = 'DESC')) },
+      ]),
+    );
+    return { kind: 'OrderBy', column, direction };
+  });
+
+  // -------------------------------------------------------------------------
+  // Expressions: OR < AND < NOT < predicate < operand.
+
+  readonly expression = this.RULE('expression', (): ExpressionNode => {
+    let left = this.SUBRULE(this.andExpression);
+    this.MANY(() => {
+      this.CONSUME(t.Or);
+      const right = this.SUBRULE2(this.andExpression);
+      left = { kind: 'Logical', op: 'OR', left, right };
+    });
+    return left;
+  });
+
+  readonly andExpression = this.RULE('andExpression', (): ExpressionNode => {
+    let left = this.SUBRULE(this.notExpression);
+    this.MANY(() => {
+      this.CONSUME(t.And);
+      const right = this.SUBRULE2(this.notExpression);
+      left = { kind: 'Logical', op: 'AND', left, right };
+    });
+    return left;
+  });
+
+  // NOT is a loop rather than a recursion so `NOT NOT NOT ...` cannot blow the stack.
+  readonly notExpression = this.RULE('notExpression', (): ExpressionNode => {
+    let nots = 0;
+    this.MANY(() => {
+      this.CONSUME(t.Not);
+      nots++;
+    });
+    let result = this.SUBRULE(this.predicate);
+    for (let i = 0; i < nots; i++) result = { kind: 'Not', operand: result };
+    return result;
+  });
+
+  readonly predicate = this.RULE('predicate', (): ExpressionNode => {
+    const operand = this.SUBRULE(this.operand);
+    let result: ExpressionNode = operand;
+    this.OPTION(() =>
+      this.OR([
+        {
+          ALT: () => {
+            const opToken = this.SUBRULE(this.comparisonOperator);
+            const right = this.SUBRULE2(this.operand);
+            const op = this.ACTION(() => comparisonOps.get(opToken.image) ?? '=');
+            result = { kind: 'Comparison', op, left: operand, right };
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(t.Is);
+            let negated = false;
+            this.OPTION2(() => (this.CONSUME(t.Not), (negated = true)));
+            this.CONSUME(t.Null);
+            result = { kind: 'IsNull', operand, negated };
+          },
+        },
+        {
+          ALT: () => {
+            let negated = false;
+            this.OPTION3(() => (this.CONSUME2(t.Not), (negated = true)));
+            this.OR2([
+              {
+                ALT: () => {
+                  this.CONSUME(t.Like);
+                  const pattern = this.SUBRULE3(this.operand);
+                  result = { kind: 'Like', operand, pattern, negated };
+                },
+              },
+              {
+                ALT: () => {
+                  this.CONSUME(t.In);
+                  this.CONSUME(t.LParen);
+                  const list: ExpressionNode[] = [];
+                  this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => list.push(this.SUBRULE(this.expression)) });
+                  this.CONSUME(t.RParen);
+                  result = { kind: 'In', operand, list, negated };
+                },
+              },
+            ]);
+          },
+        },
+      ]),
+    );
+    return result;
+  });
+
+  readonly comparisonOperator = this.RULE('comparisonOperator', (): IToken =>
+    this.OR([
+      { ALT: () => this.CONSUME(t.Equals) },
+      { ALT: () => this.CONSUME(t.NotEquals) },
+      { ALT: () => this.CONSUME(t.BangEquals) },
+      { ALT: () => this.CONSUME(t.Less) },
+      { ALT: () => this.CONSUME(t.LessEquals) },
+      { ALT: () => this.CONSUME(t.Greater) },
+      { ALT: () => this.CONSUME(t.GreaterEquals) },
+    ]),
+  );
+
+  readonly operand = this.RULE('operand', (): ExpressionNode =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.value) },
+      { ALT: () => this.SUBRULE(this.column) },
+      {
+        ALT: () => {
+          this.CONSUME(t.LParen);
+          const inner = this.SUBRULE(this.expression);
+          this.CONSUME(t.RParen);
+          return inner;
+        },
+      },
+    ]),
+  );
+
+  // -------------------------------------------------------------------------
+  // Values and names
+
+  /** A literal or `$n`: what options, versions, job ids and LIMIT/OFFSET take. */
+  readonly value = this.RULE('value', (): ValueNode =>
+    this.OR([
+      {
+        ALT: () => {
+          const token = this.CONSUME(t.Parameter);
+          const index = this.ACTION(() => Number(token.image.slice(1)));
+          return { kind: 'Parameter', index };
+        },
+      },
+      { ALT: () => this.SUBRULE(this.literal) },
+    ]),
+  );
+
+  readonly literal = this.RULE('literal', (): LiteralNode => {
+    const value = this.OR([
+      {
+        ALT: () => {
+          const token = this.CONSUME(t.StringLiteral);
+          return this.ACTION(() => unquoteString(token.image));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.number) },
+      {
+        ALT: () => {
+          const token = this.CONSUME(t.BlobLiteral);
+          return this.ACTION(() => decodeBlob(token.image));
+        },
+      },
+      { ALT: () => (this.CONSUME(t.True), true) },
+      { ALT: () => (this.CONSUME(t.False), false) },
+      { ALT: () => (this.CONSUME(t.Null), null) },
+    ]);
+    return { kind: 'Literal', value };
+  });
+
+  readonly number = this.RULE('number', (): number => {
+    let negative = false;
+    this.OPTION(() => (this.CONSUME(t.Minus), (negative = true)));
+    const token = this.CONSUME(t.NumberLiteral);
+    return this.ACTION(() => {
+      const n = Number(token.image);
+      return negative ? -n : n;
+    });
+  });
+
+  readonly column = this.RULE('column', (): ColumnNode => {
+    const raw = this.SUBRULE(this.identifier);
+    const name = this.ACTION(() => (raw.quoted ? raw.text : raw.text.toLowerCase()));
+    return { kind: 'Column', name };
+  });
+
+  readonly tableName = this.RULE('tableName', (): string => {
+    const raw = this.SUBRULE(this.identifier);
+    return this.ACTION(() => (raw.quoted ? raw.text : raw.text.toUpperCase()));
+  });
+
+  /** Model names are case-sensitive: kept exactly as written. */
+  readonly modelName = this.RULE('modelName', (): string => {
+    const raw = this.SUBRULE(this.identifier);
+    return this.ACTION(() => raw.text);
+  });
+
+  readonly identifier = this.RULE('identifier', (): RawName =>
+    this.OR([
+      {
+        ALT: () => {
+          const token = this.CONSUME(t.Name);
+          return { text: token.image, quoted: false };
+        },
+      },
+      {
+        ALT: () => {
+          const token = this.CONSUME(t.QuotedIdentifier);
+          return this.ACTION(() => ({ text: unquoteIdentifier(token.image), quoted: true }));
+        },
+      },
+    ]),
+  );
+}
+
+/** The shared parser instance; set `parser.input` then call a rule. */
+export const parser = new ModelSqlParser();

@@ -1,0 +1,160 @@
+/**
+ * AST back to canonical SQL. The contract is round-tripping: for every AST the
+ * parser can produce, `parseStatement(printStatement(ast))` is deep-equal to it.
+ * That drives every choice here: names are quoted whenever the plain form would
+ * be folded or read as a keyword, `-0` keeps its sign, and parentheses are added
+ * exactly where precedence would otherwise reshape the tree.
+ */
+import { invalidArgument } from '../errors.js';
+import type { ExpressionNode, StatementNode, ValueNode } from './ast.js';
+import { RESERVED_WORDS } from './tokens.js';
+
+const reserved = new Set<string>(RESERVED_WORDS);
+const plainName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function quoteIdentifier(name: string): string {
+  if (name === '') throw invalidArgument('cannot print an empty identifier');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Print a name plain when the parser would read it back unchanged: ASCII-plain,
+ * not reserved, and already in the case the parser folds that kind of name to.
+ */
+function printName(name: string, fold: (s: string) => string): string {
+  return plainName.test(name) && fold(name) === name && !reserved.has(name.toUpperCase()) ? name : quoteIdentifier(name);
+}
+
+const keepCase = (s: string): string => s;
+const lower = (s: string): string => s.toLowerCase();
+const upper = (s: string): string => s.toUpperCase();
+
+function printNumber(n: number): string {
+  if (!Number.isFinite(n)) throw invalidArgument(`cannot print the number ${n}: SQL has no literal for it`);
+  if (Object.is(n, -0)) return '-0';
+  return String(n); // shortest text that reads back as the same double
+}
+
+function printHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return `x'${hex}'`;
+}
+
+/** Print a literal or `$n` parameter. */
+export function printValue(node: ValueNode): string {
+  if (node.kind === 'Parameter') {
+    if (!Number.isSafeInteger(node.index) || node.index < 1) throw invalidArgument(`invalid parameter index ${node.index}`);
+    return `$${node.index}`;
+  }
+  const { value } = node;
+  if (value === null) return 'NULL';
+  if (value === true) return 'TRUE';
+  if (value === false) return 'FALSE';
+  if (typeof value === 'number') return printNumber(value);
+  if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
+  return printHex(value);
+}
+
+// Binding strength; a child printed where a stronger one is required gets parentheses.
+const OR = 1;
+const AND = 2;
+const NOT = 3;
+const PREDICATE = 4;
+const OPERAND = 5;
+
+function precedence(node: ExpressionNode): number {
+  switch (node.kind) {
+    case 'Logical':
+      return node.op === 'OR' ? OR : AND;
+    case 'Not':
+      return NOT;
+    case 'Comparison':
+    case 'IsNull':
+    case 'Like':
+    case 'In':
+      return PREDICATE;
+    default:
+      return OPERAND;
+  }
+}
+
+function printAt(node: ExpressionNode, required: number): string {
+  const text = printBare(node);
+  return precedence(node) < required ? `(${text})` : text;
+}
+
+function printBare(node: ExpressionNode): string {
+  switch (node.kind) {
+    case 'Literal':
+    case 'Parameter':
+      return printValue(node);
+    case 'Column':
+      return printName(node.name, lower);
+    case 'Logical': {
+      // Left-associative: a same-level left child needs no parentheses, a right one does.
+      const level = node.op === 'OR' ? OR : AND;
+      return `${printAt(node.left, level)} ${node.op} ${printAt(node.right, level + 1)}`;
+    }
+    case 'Not':
+      return `NOT ${printAt(node.operand, NOT)}`;
+    case 'Comparison':
+      return `${printAt(node.left, OPERAND)} ${node.op} ${printAt(node.right, OPERAND)}`;
+    case 'IsNull':
+      return `${printAt(node.operand, OPERAND)} IS ${node.negated ? 'NOT ' : ''}NULL`;
+    case 'Like':
+      return `${printAt(node.operand, OPERAND)} ${node.negated ? 'NOT ' : ''}LIKE ${printAt(node.pattern, OPERAND)}`;
+    case 'In': {
+      if (node.list.length === 0) throw invalidArgument('cannot print IN with an empty list');
+      const list = node.list.map((item) => printAt(item, OR)).join(', ');
+      return `${printAt(node.operand, OPERAND)} ${node.negated ? 'NOT ' : ''}IN (${list})`;
+    }
+  }
+}
+
+/** Print a WHERE expression with the fewest parentheses that keep its shape. */
+export function printExpression(node: ExpressionNode): string {
+  return printAt(node, OR);
+}
+
+/**
+ * Print a statement as canonical SQL (upper-case keywords, no trailing `;`) that
+ * parses back to a deep-equal AST.
+ *
+ * @throws ModelSqlError INVALID_ARGUMENT for ASTs no SQL text can express (a
+ * non-finite number, an empty name, an empty column or IN list, `$0`).
+ */
+export function printStatement(node: StatementNode): string {
+  switch (node.kind) {
+    case 'CreateModel': {
+      let sql = `CREATE MODEL ${printName(node.model, keepCase)}`;
+      if (node.fromVersion) sql += ` FROM VERSION ${printValue(node.fromVersion)}`;
+      if (node.options.length > 0) {
+        const options = node.options.map((o) => `${printName(o.name, lower)} = ${printValue(o.value)}`);
+        sql += ` WITH (${options.join(', ')})`;
+      }
+      return sql;
+    }
+    case 'UseVersion':
+      return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printValue(node.version)}`;
+    case 'ArchiveModel':
+      return `ARCHIVE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printValue(node.version)}` : ''}`;
+    case 'UnarchiveModel':
+      return `UNARCHIVE MODEL ${printName(node.model, keepCase)} VERSION ${printValue(node.version)}`;
+    case 'CancelJob':
+      return `CANCEL JOB ${printValue(node.jobId)}`;
+    case 'Select': {
+      if (node.columns !== '*' && node.columns.length === 0) throw invalidArgument('cannot print SELECT with no columns');
+      const columns = node.columns === '*' ? '*' : node.columns.map((c) => printName(c.name, lower)).join(', ');
+      let sql = `SELECT ${columns} FROM ${printName(node.table, upper)}`;
+      if (node.where) sql += ` WHERE ${printExpression(node.where)}`;
+      if (node.orderBy.length > 0) {
+        const keys = node.orderBy.map((o) => `${printName(o.column.name, lower)}${o.direction === 'DESC' ? ' DESC' : ''}`);
+        sql += ` ORDER BY ${keys.join(', ')}`;
+      }
+      if (node.limit) sql += ` LIMIT ${printValue(node.limit)}`;
+      if (node.offset) sql += ` OFFSET ${printValue(node.offset)}`;
+      return sql;
+    }
+  }
+}

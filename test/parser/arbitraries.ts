@@ -1,0 +1,117 @@
+/**
+ * fast-check arbitraries for every AST node kind, biased towards text that is
+ * awkward to print: keywords, quotes, spaces, Unicode, negative and fractional
+ * numbers, blobs.
+ */
+import fc from 'fast-check';
+import type {
+  ColumnNode,
+  ComparisonNode,
+  ExpressionNode,
+  LiteralNode,
+  OptionNode,
+  ParameterNode,
+  StatementNode,
+  ValueNode,
+} from '../../src/parser/index.js';
+import { NON_RESERVED_KEYWORDS, RESERVED_WORDS } from '../../src/parser/index.js';
+
+// Plain-prototype objects, like the parser builds (toStrictEqual compares prototypes).
+const record = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> =>
+  fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+
+const keywords = [...RESERVED_WORDS, ...NON_RESERVED_KEYWORDS];
+
+const randomCase = (word: string) =>
+  fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((flags) =>
+    [...word].map((ch, i) => (flags[i] ? ch.toLowerCase() : ch)).join(''),
+  );
+
+/** Any non-empty name, often an awkward one. */
+export const awkwardName: fc.Arbitrary<string> = fc.oneof(
+  fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/),
+  fc.constantFrom(...keywords).chain(randomCase),
+  fc.constantFrom('x', 'X', 'team.spam-v2', 'a b', 'say "hi"', '"', "it's", '--', '/*', ';', 'ünï', '垃圾', '😀', 'ß', 'İ', '$1', '1abc'),
+  fc.string({ minLength: 1, maxLength: 8 }),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+);
+
+/** Names the parser can produce for options: already in lower case. */
+const optionName = awkwardName.map((s) => s.toLowerCase()).filter((s) => s.length > 0 && s.toLowerCase() === s);
+
+const number: fc.Arbitrary<number> = fc.oneof(
+  fc.integer({ min: -1_000_000, max: 1_000_000 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(0, -0, 0.5, -1.5, 1e21, 1e-7, -2.5e-300, Number.MAX_VALUE, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER + 2),
+);
+
+export const literal: fc.Arbitrary<LiteralNode> = fc
+  .oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom("'", "''", "it's", "a\nb", '--', '/* x */', ';', '"'),
+    number,
+    fc.boolean(),
+    fc.constant(null),
+    fc.uint8Array({ maxLength: 16 }),
+  )
+  .map((value) => ({ kind: 'Literal', value }));
+
+export const parameter: fc.Arbitrary<ParameterNode> = fc
+  .integer({ min: 1, max: 100_000 })
+  .map((index) => ({ kind: 'Parameter', index }));
+
+export const value: fc.Arbitrary<ValueNode> = fc.oneof(literal, parameter);
+
+/** Column names the parser can produce: any name (quoted ones stay exact). */
+export const column: fc.Arbitrary<ColumnNode> = awkwardName.map((name) => ({ kind: 'Column', name }));
+
+const comparisonOp = fc.constantFrom<ComparisonNode['op']>('=', '<>', '<', '<=', '>', '>=');
+
+export const expression: fc.Arbitrary<ExpressionNode> = fc.letrec<{ expr: ExpressionNode }>((tie) => ({
+  expr: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    literal,
+    parameter,
+    column,
+    record({ kind: fc.constant('Comparison' as const), op: comparisonOp, left: tie('expr'), right: tie('expr') }),
+    record({ kind: fc.constant('Logical' as const), op: fc.constantFrom('AND' as const, 'OR' as const), left: tie('expr'), right: tie('expr') }),
+    record({ kind: fc.constant('Not' as const), operand: tie('expr') }),
+    record({ kind: fc.constant('IsNull' as const), operand: tie('expr'), negated: fc.boolean() }),
+    record({ kind: fc.constant('Like' as const), operand: tie('expr'), pattern: tie('expr'), negated: fc.boolean() }),
+    record({
+      kind: fc.constant('In' as const),
+      operand: tie('expr'),
+      list: fc.array(tie('expr'), { minLength: 1, maxLength: 3 }),
+      negated: fc.boolean(),
+    }),
+  ),
+})).expr;
+
+const option: fc.Arbitrary<OptionNode> = record({ kind: fc.constant('Option' as const), name: optionName, value });
+
+export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
+  record({
+    kind: fc.constant('CreateModel' as const),
+    model: awkwardName,
+    fromVersion: fc.option(value, { nil: null }),
+    options: fc.array(option, { maxLength: 4 }),
+  }),
+  record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: value }),
+  record({ kind: fc.constant('ArchiveModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
+  record({ kind: fc.constant('UnarchiveModel' as const), model: awkwardName, version: value }),
+  record({ kind: fc.constant('CancelJob' as const), jobId: value }),
+  record({
+    kind: fc.constant('Select' as const),
+    columns: fc.oneof(fc.constant('*' as const), fc.array(column, { minLength: 1, maxLength: 4 })),
+    table: awkwardName,
+    where: fc.option(expression, { nil: null }),
+    orderBy: fc.array(
+      record({ kind: fc.constant('OrderBy' as const), column, direction: fc.constantFrom('ASC' as const, 'DESC' as const) }),
+      { maxLength: 3 },
+    ),
+    limit: fc.option(value, { nil: null }),
+    offset: fc.option(value, { nil: null }),
+  }),
+);
