@@ -10,7 +10,8 @@ import { executeStatement, type QueryResult } from './exec/executor.js';
 import type { Params } from './exec/params.js';
 import { createTables } from './exec/tables.js';
 import type { VirtualTable } from './exec/virtual-table.js';
-import { parseScript, parseStatement } from './parser/parse.js';
+import { parseScript } from './parser/parse.js';
+import { StatementCache } from './exec/statement-cache.js';
 import { CommitQueue } from './store/commit-queue.js';
 import { Jobs, type Job, type Trainer } from './store/jobs.js';
 import { openLevel, type Level } from './store/level.js';
@@ -69,6 +70,7 @@ export class Database {
   /** Typed job operations, beside SQL. */
   readonly jobs: JobsApi;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly statements = new StatementCache();
   private closing: Promise<void> | null = null;
 
   /** @internal use {@link open} */
@@ -116,7 +118,7 @@ export class Database {
     return this.track(async () => {
       if (typeof sql !== 'string') throw invalidArgument('query() takes the SQL text as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
-      return executeStatement(parseStatement(sql), params, { registry: this.store, jobs: this.jobStore, tables: this.tables, onProgress: options.onProgress });
+      return executeStatement(this.statements.parse(sql), params, { registry: this.store, jobs: this.jobStore, tables: this.tables, onProgress: options.onProgress });
     });
   }
 

@@ -46,7 +46,7 @@ const JOB_COLUMNS: readonly ColumnDef[] = [
   { name: 'kind', type: 'text' },
   { name: 'target', type: 'text' },
   { name: 'status', type: 'text' },
-  { name: 'progress', type: 'real' },
+  { name: 'progress', type: 'integer' },
   { name: 'created_at', type: 'timestamp' },
   { name: 'started_at', type: 'timestamp' },
   { name: 'finished_at', type: 'timestamp' },

@@ -128,7 +128,7 @@ export class CommitQueue {
       this.current = null;
       try {
         // `sync` is a classic-level option; memory-level ignores it.
-        await this.root.batch(group.ops as never, { sync: this.sync } as object);
+        await this.root.batch(group.ops.map(toRootOp) as never, { sync: this.sync } as object);
       } catch (error) {
         const followers = this.current as Group | null;
         this.current = null;
@@ -156,4 +156,15 @@ export class CommitQueue {
       if (cache) this.remember(cache, op.key, op.type === 'put' ? (op.value as string) : undefined);
     }
   }
+}
+
+/**
+ * The same write addressed to the root with the sublevel prefix already applied.
+ * abstract-level encodes `sublevel` batch operations one by one, which cost more
+ * than the LevelDB write itself; our keys are utf8 text, so prefixing is a concat.
+ */
+function toRootOp(op: WriteOp): object {
+  const key = op.sublevel.prefixKey(op.key, 'utf8');
+  if (op.type === 'del') return { type: 'del', key };
+  return { type: 'put', key, value: op.value, valueEncoding: typeof op.value === 'string' ? 'utf8' : 'view' };
 }
