@@ -83,7 +83,8 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       return result('CANCEL JOB', [{ id: job.id, status: job.status }]);
     }
     case 'Select': {
-      const table = context.tables.get(node.table.toUpperCase());
+      // The parser folds plain names to upper case; a quoted name is taken as written.
+      const table = context.tables.get(node.table);
       if (!table) {
         throw new ModelSqlError('UNKNOWN_TABLE', `unknown table '${node.table}'; the tables are ${TABLE_NAMES.join(', ')}`);
       }

@@ -72,7 +72,8 @@ const date = (ms: number | null): Date | null => (ms === null ? null : new Date(
 export class Jobs {
   private readonly locks = new KeyedMutex();
   private readonly trainers = new Map<string, Trainer>();
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Runs in progress; `committing` is set once a run has started writing its outcome. */
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; committing?: Promise<void> }>();
   private lastCreatedAt = 0;
   private pumping = false;
   private wokenWhilePumping = false;
@@ -168,12 +169,34 @@ export class Jobs {
     return jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
-  /** Stops taking jobs; waits for running ones (aborting them first when `abort`). */
+  /**
+   * Stops taking jobs and waits for running ones. With `abort`, running trainers are
+   * signalled and not waited for: their jobs stay `running` in the store, so the next
+   * open requeues them, and whatever they return later is dropped. Only a run already
+   * writing its outcome is waited for.
+   */
   async stop(abort = false): Promise<void> {
     this.stopped = true;
     await this.pass;
-    if (abort) for (const run of this.running.values()) run.controller.abort(new Error('registry closing'));
-    await Promise.all([...this.running.values()].map((run) => run.done));
+    if (!abort) {
+      await Promise.all([...this.running.values()].map((run) => run.done));
+      return;
+    }
+    for (const run of this.running.values()) if (!run.committing) run.controller.abort(new Error('registry closing'));
+    await Promise.all([...this.running.values()].map((run) => run.committing));
+  }
+
+  /** True when close({ abortJobs }) cut this run off: it must not touch the store again. */
+  private abandoned(controller: AbortController): boolean {
+    return this.stopped && controller.signal.aborted;
+  }
+
+  /** Marks a run as writing its outcome (synchronously, so stop() sees it) and does it. */
+  private commit(id: string, write: () => Promise<void>): Promise<void> {
+    const committing = write();
+    const run = this.running.get(id);
+    if (run) run.committing = committing.catch(() => undefined);
+    return committing;
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -254,6 +277,7 @@ export class Jobs {
         throw invalidArgument(`progress must be a number from 0 to 100, got ${String(percent)}`);
       }
       onProgress?.(percent);
+      if (this.abandoned(controller)) return;
       const whole = Math.floor(percent);
       if (whole <= persisted) return;
       persisted = whole;
@@ -266,11 +290,12 @@ export class Jobs {
       if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
     } catch (error) {
       // Aborted by close({ abortJobs }): leave it running so the next open requeues it.
-      if (this.stopped && controller.signal.aborted) return;
-      await this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(error) }));
+      if (this.abandoned(controller)) return;
+      await this.commit(id, () => this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(error) })));
       return;
     }
-    await this.locks.run(id, async () => {
+    if (this.abandoned(controller)) return; // a late result of a run cut off by close
+    await this.commit(id, () => this.locks.run(id, async () => {
       const epoch = this.queue.epoch;
       const current = await this.require(id);
       if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
@@ -291,7 +316,7 @@ export class Jobs {
         const failed: JobRecord = { ...current, status: 'failed', finishedAt: Date.now(), error: `result rejected: ${describeError(error)}` };
         await this.queue.submit([this.jobOp(failed), this.unqueueOp(current)], epoch);
       }
-    });
+    }));
   }
 
   /** Applies `change` to a job under its lock; `undefined` means leave it. */

@@ -133,7 +133,14 @@ function fieldOk(value: unknown, type: FieldType): boolean {
   }
 }
 
-function decode<T>(raw: unknown, namespace: string, key: string, fields: Record<string, FieldType>): T {
+/** Field checks as a list, built once per record type (decoding is on every scan's hot path). */
+type FieldList = readonly (readonly [string, FieldType])[];
+
+const HEAD_FIELD_LIST: FieldList = Object.entries(HEAD_FIELDS);
+const VERSION_FIELD_LIST: FieldList = Object.entries(VERSION_FIELDS);
+const JOB_FIELD_LIST: FieldList = Object.entries(JOB_FIELDS);
+
+function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldList): T {
   if (typeof raw !== 'string') throw corruption(namespace, key, 'value is not text');
   let parsed: unknown;
   try {
@@ -145,7 +152,7 @@ function decode<T>(raw: unknown, namespace: string, key: string, fields: Record<
     throw corruption(namespace, key, 'value is not a JSON object');
   }
   const record = parsed as Record<string, unknown>;
-  for (const [field, type] of Object.entries(fields)) {
+  for (const [field, type] of fields) {
     if (!fieldOk(record[field], type)) {
       throw corruption(namespace, key, `field '${field}' should be ${type.replace('?', ' or null')}`);
     }
@@ -160,17 +167,17 @@ export function encodeRecord(record: HeadRecord | VersionRecord | JobRecord): st
 
 /** Decodes a head record or throws CORRUPTION. */
 export function decodeHead(raw: unknown, key: string): HeadRecord {
-  return decode<HeadRecord>(raw, NS.models, key, HEAD_FIELDS);
+  return decode<HeadRecord>(raw, NS.models, key, HEAD_FIELD_LIST);
 }
 
 /** Decodes a version record or throws CORRUPTION. */
 export function decodeVersion(raw: unknown, key: string): VersionRecord {
-  return decode<VersionRecord>(raw, NS.versions, key, VERSION_FIELDS);
+  return decode<VersionRecord>(raw, NS.versions, key, VERSION_FIELD_LIST);
 }
 
 /** Decodes a job record or throws CORRUPTION. */
 export function decodeJob(raw: unknown, key: string): JobRecord {
-  const job = decode<JobRecord>(raw, NS.jobs, key, JOB_FIELDS);
+  const job = decode<JobRecord>(raw, NS.jobs, key, JOB_FIELD_LIST);
   if (!JOB_KINDS.includes(job.kind)) throw corruption(NS.jobs, key, `unknown job kind '${job.kind}'`);
   if (!JOB_STATUSES.includes(job.status)) throw corruption(NS.jobs, key, `unknown job status '${job.status}'`);
   return job;

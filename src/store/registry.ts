@@ -230,10 +230,17 @@ export class Registry {
     } else {
       for await (const [key, raw] of this.level.models.iterator()) heads.set(key, decodeHead(raw, key));
     }
+    // Rows of one model are contiguous: parse its key once, not once per version.
+    let lastKey: string | undefined;
+    let lastName: string | undefined;
     for await (const [vKey, raw] of this.level.versions.iterator(range)) {
       const parsed = parseVersionKey(vKey);
       const head = parsed && heads.get(parsed.model);
-      const id = parsed && parseModelKey(parsed.model);
+      if (parsed && parsed.model !== lastKey) {
+        lastKey = parsed.model;
+        lastName = parseModelKey(parsed.model)?.name;
+      }
+      const id = parsed && lastName !== undefined ? { name: lastName } : undefined;
       if (!parsed || !id) throw new ModelSqlError('CORRUPTION', `malformed key '${vKey}' in namespace '${NS.versions}'`, { namespace: NS.versions, key: vKey });
       if (!head) continue; // written after we read the heads; not part of this snapshot
       yield this.toModelVersion(id.name, parsed.version, decodeVersion(raw, vKey), head, vKey);
@@ -272,9 +279,10 @@ export class Registry {
     const parentVersion = input.parentVersion === undefined || input.parentVersion === null ? null : checkVersionNumber(input.parentVersion);
     const chunks: Uint8Array[] = [];
     if (weights !== null) {
-      // Copies, so an app reusing its buffer cannot change an immutable version.
+      // Copies (a Buffer's slice() is a view, hence the constructor), so an app
+      // reusing its buffer cannot change an immutable version.
       for (let offset = 0; offset < weights.length; offset += WEIGHTS_CHUNK_BYTES) {
-        chunks.push(weights.slice(offset, offset + WEIGHTS_CHUNK_BYTES));
+        chunks.push(new Uint8Array(weights.subarray(offset, offset + WEIGHTS_CHUNK_BYTES)));
       }
     }
     const record: VersionRecord = {

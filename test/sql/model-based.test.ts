@@ -1,0 +1,214 @@
+/**
+ * Model-based test: random sequences of CREATE / USE VERSION / ARCHIVE / UNARCHIVE over a
+ * few model names, checked statement by statement against a tiny in-memory model of the
+ * registry (RedDB semantics).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Database, ErrorCode, Row } from '../../src/index.js';
+import { expectFailsUnchanged, ident, memoryDb, one, sha256, snapshot, weights } from '../helpers/sql.js';
+
+interface ModelState {
+  versions: { archived: boolean }[];
+  active: number | null;
+}
+type Model = Map<string, ModelState>;
+
+/** `spam2` has `spam` as a prefix on purpose. */
+const NAMES = ['spam', 'spam2', 'h.am'] as const;
+
+/** What the model expects a statement that touches `version` of `name` to fail with, if anything. */
+function lookupError(model: Model, name: string, version: number): ErrorCode | null {
+  if (version < 1) return 'INVALID_ARGUMENT';
+  const state = model.get(name);
+  if (!state) return 'UNKNOWN_MODEL';
+  if (version > state.versions.length) return 'UNKNOWN_VERSION';
+  return null;
+}
+
+async function checkAgainstModel(model: Model, db: Database): Promise<void> {
+  const names = [...model.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const dashboard = await db.query(
+    'SELECT name, active_version, total_versions, archived_versions, latest_version FROM ML_MODELS_DASHBOARD',
+  );
+  expect(dashboard.rows).toEqual(
+    names.map((name) => {
+      const s = model.get(name)!;
+      return {
+        name,
+        active_version: s.active,
+        total_versions: s.versions.length,
+        archived_versions: s.versions.filter((v) => v.archived).length,
+        latest_version: s.versions.length,
+      };
+    }),
+  );
+  const versions = await db.query('SELECT model, version, active, archived FROM ML_MODEL_VERSIONS ORDER BY model, version');
+  const expected: Row[] = [];
+  for (const name of names) {
+    const s = model.get(name)!;
+    s.versions.forEach((v, i) => expected.push({ model: name, version: i + 1, active: s.active === i + 1, archived: v.archived }));
+  }
+  expect(versions.rows).toEqual(expected);
+}
+
+/** Runs a statement the model says must not change anything visible (an error, or a no-op). */
+async function unchanged(db: Database, run: () => Promise<Row>): Promise<Row> {
+  const before = await snapshot(db);
+  const row = await run();
+  expect(await snapshot(db)).toEqual(before);
+  return row;
+}
+
+class Create implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly active: boolean, readonly seed: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const bytes = weights(this.seed, 8);
+    const row = one(await db.query(`CREATE MODEL ${ident(this.name)} WITH (weights = $1, active = $2)`, [bytes, this.active]));
+    const state = model.get(this.name) ?? { versions: [], active: null };
+    model.set(this.name, state);
+    state.versions.push({ archived: false });
+    const version = state.versions.length;
+    if (this.active) state.active = version;
+    expect(row).toEqual({ model: this.name, version, active: this.active, sha256: sha256(bytes) });
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `CREATE MODEL ${this.name} (active=${this.active})`;
+  }
+}
+
+class Use implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ALTER MODEL ${ident(this.name)} USE VERSION $1`;
+    const code = lookupError(model, this.name, this.version)
+      ?? (model.get(this.name)!.versions[this.version - 1]!.archived ? 'VERSION_ARCHIVED' : null);
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
+    } else {
+      const state = model.get(this.name)!;
+      const previous = state.active;
+      const run = async () => one(await db.query(sql, [this.version]));
+      const row = previous === this.version ? await unchanged(db, run) : await run();
+      state.active = this.version;
+      expect(row).toEqual({ model: this.name, active_version: this.version, previous_version: previous });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `USE ${this.name} v${this.version}`;
+  }
+}
+
+class ArchiveVersion implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ARCHIVE MODEL ${ident(this.name)} VERSION $1`;
+    const code = lookupError(model, this.name, this.version);
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
+    } else {
+      const state = model.get(this.name)!;
+      const entry = state.versions[this.version - 1]!;
+      const run = async () => one(await db.query(sql, [this.version]));
+      const changed = !entry.archived;
+      const row = changed ? await run() : await unchanged(db, run);
+      entry.archived = true;
+      if (state.active === this.version) state.active = null;
+      expect(row).toEqual({ model: this.name, archived: changed ? 1 : 0, active_version: state.active });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `ARCHIVE ${this.name} v${this.version}`;
+  }
+}
+
+class ArchiveModel implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ARCHIVE MODEL ${ident(this.name)}`;
+    const state = model.get(this.name);
+    if (!state) {
+      await expectFailsUnchanged(db, () => db.query(sql), 'UNKNOWN_MODEL', `unknown model '${this.name}'`);
+    } else {
+      const count = state.versions.filter((v) => !v.archived).length;
+      const run = async () => one(await db.query(sql));
+      const row = count > 0 ? await run() : await unchanged(db, run);
+      for (const v of state.versions) v.archived = true;
+      state.active = null;
+      expect(row).toEqual({ model: this.name, archived: count, active_version: null });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `ARCHIVE MODEL ${this.name}`;
+  }
+}
+
+class Unarchive implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `UNARCHIVE MODEL ${ident(this.name)} VERSION $1`;
+    const code = lookupError(model, this.name, this.version);
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
+    } else {
+      const state = model.get(this.name)!;
+      const entry = state.versions[this.version - 1]!;
+      const run = async () => one(await db.query(sql, [this.version]));
+      const changed = entry.archived;
+      const row = changed ? await run() : await unchanged(db, run);
+      entry.archived = false;
+      expect(row).toEqual({ model: this.name, unarchived: changed ? 1 : 0, active_version: state.active });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `UNARCHIVE ${this.name} v${this.version}`;
+  }
+}
+
+const name = fc.constantFrom(...NAMES);
+/** Mostly versions that may exist; sometimes 0 (invalid) or one past what a short run creates. */
+const version = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 6) });
+const commands = [
+  fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
+  fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
+  fc.tuple(name, version).map(([n, v]) => new Use(n, v)),
+  fc.tuple(name, version).map(([n, v]) => new ArchiveVersion(n, v)),
+  name.map((n) => new ArchiveModel(n)),
+  fc.tuple(name, version).map(([n, v]) => new Unarchive(n, v)),
+];
+
+describe('registry statements against a model of the registry', () => {
+  it('every result, error and dashboard row matches the model', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: '+1' }), async (cmds) => {
+        const db = await memoryDb();
+        try {
+          await fc.asyncModelRun(() => ({ model: new Map<string, ModelState>(), real: db }), cmds);
+        } finally {
+          await db.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
