@@ -92,21 +92,25 @@ export class CommitQueue {
     return group.done;
   }
 
-  /** Latest value including unflushed writes; for writers holding the record's lock. */
-  async readLatest(sublevel: TextSublevel, key: string): Promise<string | undefined> {
+  /**
+   * Latest value including unflushed writes; for writers holding the record's lock.
+   * Answers from memory without a promise when it can (this is on every write's path).
+   */
+  readLatest(sublevel: TextSublevel, key: string): string | undefined | Promise<string | undefined> {
     const pending = this.overlay.get(sublevel)?.get(key);
     if (pending) return pending.value as string | undefined;
     return this.readCommitted(sublevel, key);
   }
 
   /** Committed value only. */
-  async readCommitted(sublevel: TextSublevel, key: string): Promise<string | undefined> {
+  readCommitted(sublevel: TextSublevel, key: string): string | undefined | Promise<string | undefined> {
     const cache = this.cache.get(sublevel);
     if (cache?.has(key)) return cache.get(key);
-    const value = await sublevel.get(key);
-    // A write may have committed while we were reading; never let the older read win.
-    if (cache && !this.overlay.get(sublevel)?.has(key) && !cache.has(key)) this.remember(cache, key, value);
-    return value;
+    return sublevel.get(key).then((value) => {
+      // A write may have committed while we were reading; never let the older read win.
+      if (cache && !this.overlay.get(sublevel)?.has(key) && !cache.has(key)) this.remember(cache, key, value);
+      return value;
+    });
   }
 
   /** Resolves once everything queued so far is durable (or failed). */

@@ -8,18 +8,19 @@ export class KeyedMutex {
 
   /** Runs `fn` once every earlier `run` with the same key has settled. */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+    const previous = this.tails.get(key);
     let release!: () => void;
+    // `mine` settles only after we ran, which is after `previous` settled, so the
+    // next caller awaiting it waits for everyone before it too.
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
+    this.tails.set(key, mine);
+    if (previous) await previous;
     try {
       return await fn();
     } finally {
       release();
       // Drop the entry once nobody queued behind us, so the map stays O(busy keys).
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      if (this.tails.get(key) === mine) this.tails.delete(key);
     }
   }
 }
