@@ -242,7 +242,15 @@ export class Registry {
       }
       const id = parsed && lastName !== undefined ? { name: lastName } : undefined;
       if (!parsed || !id) throw new ModelSqlError('CORRUPTION', `malformed key '${vKey}' in namespace '${NS.versions}'`, { namespace: NS.versions, key: vKey });
-      if (!head) continue; // written after we read the heads; not part of this snapshot
+      if (!head) {
+        // A model created after we read the heads is not part of this scan; a version
+        // with no head at all is damage, and is reported.
+        if ((await this.readHead(parsed.model)) === undefined) {
+          throw new ModelSqlError('CORRUPTION', `version record '${vKey}' in namespace '${NS.versions}' has no model head in '${NS.models}'`, { namespace: NS.versions, key: vKey });
+        }
+        continue;
+      }
+      if (parsed.version > head.latest) continue; // registered after we read the head
       yield this.toModelVersion(id.name, parsed.version, decodeVersion(raw, vKey), head, vKey);
     }
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { modelKey, versionKey, weightsChunkKey } from '../../src/store/keys.js';
 import { memoryRegistry } from '../helpers/store.js';
+import { CommitQueue } from '../../src/store/commit-queue.js';
+import { Registry } from '../../src/store/registry.js';
 
 describe('corrupt stored data is reported, never skipped', () => {
   it('reports a damaged head record with namespace and key', async () => {
@@ -31,5 +33,22 @@ describe('corrupt stored data is reported, never skipped', () => {
     const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
     await registry.registerVersion('m', { weights: big });
     expect(Buffer.from(await registry.readWeights('m', 1)).equals(Buffer.from(big))).toBe(true);
+  });
+});
+
+describe('orphaned records', () => {
+  it('reports a version whose model head is missing instead of skipping it', async () => {
+    const { level, registry } = await memoryRegistry();
+    await registry.registerVersion('m', { weights: new Uint8Array([1]) });
+    await registry.registerVersion('other', { weights: new Uint8Array([2]) });
+    await level.models.del(modelKey('m'));
+    // A fresh registry, as after a restart: nothing cached about 'm'.
+    const reopened = new Registry(level, new CommitQueue(level.root, [level.models], false), null);
+    const scan = async (): Promise<number> => {
+      let n = 0;
+      for await (const _ of reopened.scanVersions()) n++;
+      return n;
+    };
+    await expect(scan()).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key: versionKey(modelKey('m'), 1) });
   });
 });
