@@ -6,7 +6,8 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ModelSqlError, invalidArgument } from './errors.js';
-import { executeStatement, type QueryResult } from './exec/executor.js';
+import { executeStatement, type ExecutionContext, type QueryResult } from './exec/executor.js';
+import { fileAccessDenied, writeWeightsFile } from './exec/files.js';
 import type { Params } from './exec/params.js';
 import { createTables } from './exec/tables.js';
 import type { VirtualTable } from './exec/virtual-table.js';
@@ -34,6 +35,11 @@ export interface OpenOptions {
   readonly jobConcurrency?: number;
   /** Errors of background work (the job worker), which have no caller. Default: printed to stderr. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Let statements read files (`weights = FILE 'path'`) and `exportWeights` write them.
+   * Off by default: SQL text from an untrusted source must not reach the filesystem.
+   */
+  readonly allowFileAccess?: boolean;
 }
 
 /** Options of {@link Database.close}. */
@@ -54,6 +60,11 @@ export interface RegistryApi {
   listVersions(model: string): Promise<ModelVersion[]>;
   summaries(): Promise<ModelSummary[]>;
   readWeights(model: string, version: number): Promise<Uint8Array>;
+  /**
+   * Streams a version's weights to a file, verifying their SHA-256 before the file
+   * appears under its name. Needs `open({ allowFileAccess: true })`.
+   */
+  exportWeights(model: string, version: number, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
 }
 
 /** The typed job API. */
@@ -79,6 +90,7 @@ export class Database {
     private readonly store: Registry,
     private readonly jobStore: Jobs,
     private readonly tables: ReadonlyMap<string, VirtualTable>,
+    private readonly allowFileAccess: boolean,
   ) {
     const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => this.track(() => fn(...args));
     this.registry = {
@@ -92,6 +104,15 @@ export class Database {
       listVersions: guard((model: string) => store.listVersions(model)),
       summaries: guard(() => store.summaries()),
       readWeights: guard((model: string, version: number) => store.readWeights(model, version)),
+      exportWeights: guard(async (model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
+        if (!this.allowFileAccess) throw fileAccessDenied(path);
+        if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
+        const meta = await store.getVersion(model, version);
+        if (meta.sha256 === null || meta.sizeBytes === null) {
+          throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
+        }
+        return writeWeightsFile(store.weightsChunks(model, version), path, { sha256: meta.sha256, sizeBytes: meta.sizeBytes, describe: `model '${model}' version ${version}` }, options.onProgress);
+      }),
     };
     this.jobs = {
       get: guard((id: string) => jobStore.get(id)),
@@ -118,7 +139,7 @@ export class Database {
     return this.track(async () => {
       if (typeof sql !== 'string') throw invalidArgument('query() takes the SQL text as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
-      return executeStatement(this.statements.parse(sql), params, { registry: this.store, jobs: this.jobStore, tables: this.tables, onProgress: options.onProgress });
+      return executeStatement(this.statements.parse(sql), params, this.context(options.onProgress));
     });
   }
 
@@ -134,7 +155,7 @@ export class Database {
       const statements = parseScript(script);
       const results: QueryResult[] = [];
       for (const statement of statements) {
-        results.push(await executeStatement(statement, params, { registry: this.store, jobs: this.jobStore, tables: this.tables }));
+        results.push(await executeStatement(statement, params, this.context()));
       }
       return results;
     });
@@ -158,6 +179,10 @@ export class Database {
       await this.level.root.close();
     })();
     return this.closing;
+  }
+
+  private context(onProgress?: (percent: number) => void): ExecutionContext {
+    return { registry: this.store, jobs: this.jobStore, tables: this.tables, allowFileAccess: this.allowFileAccess, onProgress };
   }
 
   private assertOpen(): void {
@@ -201,7 +226,7 @@ export async function open(options: OpenOptions): Promise<Database> {
     const jobs = new Jobs(level, queue, registry, onError, concurrency);
     for (const [name, trainer] of Object.entries(options.trainers ?? {})) jobs.registerTrainer(name, trainer);
     await jobs.start();
-    return new Database(level, registry, jobs, createTables(registry, jobs));
+    return new Database(level, registry, jobs, createTables(registry, jobs), options.allowFileAccess === true);
   } catch (error) {
     await level.root.close();
     throw error;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNKNOWN_COLUMN'
   | 'UNKNOWN_JOB'
   | 'JOB_FAILED'
+  | 'FILE_ACCESS_DENIED'
   | 'DATABASE_LOCKED'
   | 'CORRUPTION'
   | 'CLOSED';
@@ -36,7 +37,7 @@ export interface ErrorDetails {
   readonly namespace?: string;
   /** CORRUPTION: key of the bad record. */
   readonly key?: string;
-  /** DATABASE_LOCKED: the registry folder. */
+  /** DATABASE_LOCKED: the registry folder; FILE_ACCESS_DENIED and file errors: the file. */
   readonly path?: string;
 }
 

@@ -27,9 +27,14 @@ export const CREATE_MODEL_OPTIONS = [
 
 type OptionName = (typeof CREATE_MODEL_OPTIONS)[number];
 
+/** `weights = FILE 'path'`: read when the statement runs, if the session allows it. */
+export class FileReference {
+  constructor(readonly path: string) {}
+}
+
 /** What a CREATE MODEL statement asks for, once bound and checked. */
 export type CreatePlan =
-  | { readonly kind: 'register'; readonly input: RegisterVersionInput }
+  | { readonly kind: 'register'; readonly input: RegisterVersionInput; readonly weightsFile: FileReference | null }
   | { readonly kind: 'train'; readonly async: boolean; readonly spec: TrainSpec };
 
 function text(name: OptionName, value: unknown): string | null {
@@ -57,11 +62,18 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
       throw invalidArgument(`unknown option '${option.name}' for CREATE MODEL; expected one of ${CREATE_MODEL_OPTIONS.join(', ')}`);
     }
     if (values.has(name)) throw invalidArgument(`option '${name}' is given twice`);
-    values.set(name, bindValue(option.value, params));
+    if (option.value.kind === 'File') {
+      if (name !== 'weights') throw invalidArgument(`FILE is only allowed for weights, not for ${name}`);
+      const path = bindValue(option.value.path, params);
+      if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`FILE takes a file path, got ${describeValue(path)}`);
+      values.set(name, new FileReference(path));
+    } else {
+      values.set(name, bindValue(option.value, params));
+    }
   }
   const get = (name: OptionName): unknown => (values.has(name) ? values.get(name) : undefined);
   const weights = get('weights');
-  if (weights !== undefined && weights !== null && !(weights instanceof Uint8Array)) {
+  if (weights !== undefined && weights !== null && !(weights instanceof Uint8Array) && !(weights instanceof FileReference)) {
     throw invalidArgument(`weights must be a blob (x'...') or a Buffer/Uint8Array parameter, got ${describeValue(weights)}`);
   }
   const registration = {
@@ -80,7 +92,9 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
 
   if (trainer === null) {
     if (isAsync) throw invalidArgument('async = TRUE needs a trainer (trainer = \'name\')');
-    return { kind: 'register', input: { ...registration, weights: (weights as Uint8Array | null | undefined) ?? null, hyperparams, metrics } };
+    const weightsFile = weights instanceof FileReference ? weights : null;
+    const bytes = weights instanceof Uint8Array ? weights : null;
+    return { kind: 'register', input: { ...registration, weights: bytes, hyperparams, metrics }, weightsFile };
   }
   if (weights !== undefined && weights !== null) throw invalidArgument('weights and trainer cannot be combined: the trainer produces the weights');
   if (metrics !== null) throw invalidArgument('metrics and trainer cannot be combined: the trainer reports the metrics');

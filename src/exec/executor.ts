@@ -8,6 +8,7 @@ import type { StatementNode } from '../parser/ast.js';
 import type { Jobs } from '../store/jobs.js';
 import type { Registry } from '../store/registry.js';
 import { planCreateModel } from './create-model.js';
+import { fileAccessDenied, readWeightsFile } from './files.js';
 import { bindInteger, bindValue, describeValue, type Params } from './params.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
@@ -30,6 +31,8 @@ export interface ExecutionContext {
   readonly registry: Registry;
   readonly jobs: Jobs;
   readonly tables: ReadonlyMap<string, VirtualTable>;
+  /** Whether `FILE 'path'` may read files (the CLI allows it; the library only when asked). */
+  readonly allowFileAccess: boolean;
   /** Progress of an inline train job (the CLI draws a bar from it). */
   readonly onProgress?: (percent: number) => void;
 }
@@ -45,7 +48,12 @@ export async function executeStatement(node: StatementNode, params: Params, cont
     case 'CreateModel': {
       const plan = planCreateModel(node, params);
       if (plan.kind === 'register') {
-        const created = await registry.registerVersion(node.model, plan.input);
+        let weights;
+        if (plan.weightsFile) {
+          if (!context.allowFileAccess) throw fileAccessDenied(plan.weightsFile.path);
+          weights = await readWeightsFile(plan.weightsFile.path, context.onProgress);
+        }
+        const created = await registry.registerVersion(node.model, plan.input, { weights });
         return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);
       }
       if (plan.spec.registration.parentVersion != null) {

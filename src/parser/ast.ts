@@ -82,11 +82,20 @@ export type ExpressionNode =
   | LikeNode
   | InNode;
 
+/**
+ * `FILE 'path'`: the contents of a file, read when the statement runs. Only option
+ * values may be files, and only where the session allows file access (the CLI does).
+ */
+export interface FileNode {
+  readonly kind: 'File';
+  readonly path: ValueNode;
+}
+
 /** `name = value` inside `CREATE MODEL ... WITH (...)`. Names are folded to lower case. */
 export interface OptionNode {
   readonly kind: 'Option';
   readonly name: string;
-  readonly value: ValueNode;
+  readonly value: ValueNode | FileNode;
 }
 
 /** `CREATE MODEL name [FROM VERSION n] [WITH (option = value, ...)]` */

@@ -13,6 +13,7 @@ import type {
   ComparisonNode,
   CreateModelNode,
   ExpressionNode,
+  FileNode,
   LiteralNode,
   OptionNode,
   OrderByNode,
@@ -104,10 +105,18 @@ export class ModelSqlParser extends EmbeddedActionsParser {
   readonly withOption = this.RULE('withOption', (): OptionNode => {
     const raw = this.SUBRULE(this.identifier);
     this.CONSUME(t.Equals);
-    const value = this.SUBRULE(this.value);
+    const value = this.OR([
+      { ALT: () => this.SUBRULE(this.fileValue) },
+      { ALT: () => this.SUBRULE(this.value) },
+    ]);
     // Option names are matched case-insensitively even when quoted.
     const name = this.ACTION(() => raw.text.toLowerCase());
     return { kind: 'Option', name, value };
+  });
+
+  readonly fileValue = this.RULE('fileValue', (): FileNode => {
+    this.CONSUME(t.File);
+    return { kind: 'File', path: this.SUBRULE(this.value) };
   });
 
   readonly alterModel = this.RULE('alterModel', (): UseVersionNode => {

@@ -130,7 +130,9 @@ export function printStatement(node: StatementNode): string {
       let sql = `CREATE MODEL ${printName(node.model, keepCase)}`;
       if (node.fromVersion) sql += ` FROM VERSION ${printValue(node.fromVersion)}`;
       if (node.options.length > 0) {
-        const options = node.options.map((o) => `${printName(o.name, lower)} = ${printValue(o.value)}`);
+        const options = node.options.map(
+          (o) => `${printName(o.name, lower)} = ${o.value.kind === 'File' ? `FILE ${printValue(o.value.path)}` : printValue(o.value)}`,
+        );
         sql += ` WITH (${options.join(', ')})`;
       }
       return sql;

@@ -53,7 +53,7 @@ export const RESERVED_WORDS = [
 
 /** Keywords that still work as plain names (model, column, table and option names). */
 export const NON_RESERVED_KEYWORDS = [
-  'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB',
+  'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -85,10 +85,11 @@ export const Archive = keyword('ARCHIVE', false);
 export const Unarchive = keyword('UNARCHIVE', false);
 export const Cancel = keyword('CANCEL', false);
 export const Job = keyword('JOB', false);
+export const File = keyword('FILE', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
-  With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job,
+  With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
 ];
 
 // ---------------------------------------------------------------------------

@@ -30,8 +30,17 @@ import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersio
 /** Weights are split so no single LevelDB value is huge and reads can stream later. */
 const WEIGHTS_CHUNK_BYTES = 1 << 20;
 
+/** Weights already split and hashed by the caller (e.g. streamed from a file). */
+export interface PreparedWeights {
+  readonly chunks: readonly Uint8Array[];
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
 /** Extra work a caller (the job worker) commits in the same unit as a new version. */
 export interface RegistrationHooks {
+  /** Weights prepared by the caller; used instead of `input.weights`. */
+  readonly weights?: PreparedWeights;
   /** The train job the version comes from. */
   readonly jobId?: string;
   /** More writes for the same atomic unit, e.g. marking the job completed. */
@@ -78,7 +87,7 @@ export class Registry {
    */
   async registerVersion(model: string, input: RegisterVersionInput, hooks: RegistrationHooks = {}): Promise<RegisteredVersion> {
     validateModelName(model);
-    const prepared = this.prepareVersion(input, hooks.jobId ?? null);
+    const prepared = this.prepareVersion(input, hooks.jobId ?? null, hooks.weights);
     const key = modelKey(model);
     const { version, active, durable } = await this.locks.run(key, async () => {
       const epoch = this.queue.epoch;
@@ -255,6 +264,12 @@ export class Registry {
     }
   }
 
+  /** The stored weights chunks of one version, in order, unchecked (callers verify the hash). */
+  async *weightsChunks(model: string, version: number): AsyncGenerator<Uint8Array> {
+    const vKey = versionKey(modelKey(model), version);
+    yield* this.level.weights.values(weightsRange(vKey));
+  }
+
   /** The weights of one version, checked against their stored SHA-256 and size. */
   async readWeights(model: string, version: number): Promise<Uint8Array> {
     const meta = await this.getVersion(model, version);
@@ -275,18 +290,22 @@ export class Registry {
 
   // ---- internals ------------------------------------------------------------------
 
-  private prepareVersion(input: RegisterVersionInput, jobId: string | null): { record: VersionRecord; chunks: Uint8Array[] } {
+  private prepareVersion(
+    input: RegisterVersionInput,
+    jobId: string | null,
+    preparedWeights?: PreparedWeights,
+  ): { record: VersionRecord; chunks: readonly Uint8Array[] } {
     if (typeof input !== 'object' || input === null) throw invalidArgument('registration input must be an object');
     const weights = input.weights ?? null;
     if (weights !== null && !(weights instanceof Uint8Array)) throw invalidArgument('weights must be a Uint8Array or Buffer');
     const artifact = optionalString(input.artifact, 'artifact');
-    if (weights === null && artifact === null) {
+    if (weights === null && artifact === null && !preparedWeights) {
       throw invalidArgument('a model version needs weights or an artifact');
     }
     if (input.active !== undefined && typeof input.active !== 'boolean') throw invalidArgument('active must be TRUE or FALSE');
     const parentVersion = input.parentVersion === undefined || input.parentVersion === null ? null : checkVersionNumber(input.parentVersion);
-    const chunks: Uint8Array[] = [];
-    if (weights !== null) {
+    const chunks: Uint8Array[] = preparedWeights ? [...preparedWeights.chunks] : [];
+    if (weights !== null && !preparedWeights) {
       // Copies (a Buffer's slice() is a view, hence the constructor), so an app
       // reusing its buffer cannot change an immutable version.
       for (let offset = 0; offset < weights.length; offset += WEIGHTS_CHUNK_BYTES) {
@@ -295,8 +314,8 @@ export class Registry {
     }
     const record: VersionRecord = {
       archived: false,
-      sha256: weights === null ? null : sha256Hex(weights),
-      sizeBytes: weights === null ? null : weights.length,
+      sha256: preparedWeights ? preparedWeights.sha256 : weights === null ? null : sha256Hex(weights),
+      sizeBytes: preparedWeights ? preparedWeights.sizeBytes : weights === null ? null : weights.length,
       chunks: chunks.length,
       artifact,
       hyperparams: input.hyperparams === undefined || input.hyperparams === null ? null : toJsonText(input.hyperparams, 'hyperparams'),

@@ -89,7 +89,8 @@ export const expression: fc.Arbitrary<ExpressionNode> = fc.letrec<{ expr: Expres
   ),
 })).expr;
 
-const option: fc.Arbitrary<OptionNode> = record({ kind: fc.constant('Option' as const), name: optionName, value });
+const fileValue = record({ kind: fc.constant('File' as const), path: value });
+const option: fc.Arbitrary<OptionNode> = record({ kind: fc.constant('Option' as const), name: optionName, value: fc.oneof(value, fileValue) });
 
 export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({
