@@ -1,0 +1,92 @@
+/** Command-line argument parsing for `modelsql`. */
+
+import { parseArgs } from 'node:util';
+import type { OutputMode } from './format.js';
+
+export const USAGE = 'usage: modelsql [PATH | --memory] [-e SQL | -f FILE] [--json | --csv] [--trainers MODULE] [--timing]';
+
+export const HELP = `${USAGE}
+
+Opens the modelsql registry folder PATH (default ./modelsql-data, created on first
+use) and runs SQL against it. On a terminal it starts an interactive shell; with
+piped input it runs the statements it reads and exits.
+
+Options:
+  --memory              use a throwaway in-memory registry instead of a folder
+  -e, --execute SQL     run the statements in SQL and exit
+  -f, --file FILE       run the statements in FILE and exit
+      --json            print each result as one JSON document per line
+      --csv             print each result as CSV (header and rows)
+      --trainers MODULE load trainer functions from the named exports of MODULE
+      --timing          print how long each statement took
+  -h, --help            show this help and exit
+  -v, --version         show the version and exit
+
+A failing statement stops the script: its error goes to stderr and the exit
+code is 1. Bad usage exits with 2.`;
+
+/** What the command line asked for. */
+export interface CliOptions {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly path: string | null;
+  readonly memory: boolean;
+  readonly execute: string | null;
+  readonly file: string | null;
+  readonly mode: OutputMode;
+  readonly trainers: string | null;
+  readonly timing: boolean;
+}
+
+/** Bad usage: printed with the usage line, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const DEFAULT_PATH = './modelsql-data';
+
+/** Parses argv (without `node` and the script). @throws UsageError */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        memory: { type: 'boolean' },
+        execute: { type: 'string', short: 'e' },
+        file: { type: 'string', short: 'f' },
+        json: { type: 'boolean' },
+        csv: { type: 'boolean' },
+        trainers: { type: 'string' },
+        timing: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split(/\n|\. To specify/)[0]! : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`expected at most one registry PATH, got ${positionals.length}: ${positionals.join(' ')}`);
+  const path = positionals[0] ?? null;
+  if (path !== null && values.memory) throw new UsageError('give either a PATH or --memory, not both');
+  if (path === '') throw new UsageError('PATH must not be empty');
+  if (values.execute !== undefined && values.file !== undefined) throw new UsageError('give either -e SQL or -f FILE, not both');
+  if (values.json && values.csv) throw new UsageError('give either --json or --csv, not both');
+  return {
+    help: values.help ?? false,
+    version: values.version ?? false,
+    path,
+    memory: values.memory ?? false,
+    execute: values.execute ?? null,
+    file: values.file ?? null,
+    mode: values.json ? 'json' : values.csv ? 'csv' : 'table',
+    trainers: values.trainers ?? null,
+    timing: values.timing ?? false,
+  };
+}
