@@ -7,7 +7,7 @@
  */
 
 import type { IToken, TokenType } from 'chevrotain';
-import { createTables, TABLE_NAMES } from '../exec/tables.js';
+import { TABLE_COLUMNS, TABLE_NAMES } from '../exec/tables.js';
 import { parser } from '../parser/grammar.js';
 import { From, isKeywordType, Name, QuotedIdentifier, Semicolon, tokenize } from '../parser/tokens.js';
 
@@ -25,18 +25,17 @@ export interface CompletionContext {
 }
 
 /** Meta commands, as typed. */
-export const META_COMMANDS = ['.help', '.tables', '.models', '.describe', '.mode', '.timer', '.quit'] as const;
+export const META_COMMANDS = ['.help', '.tables', '.models', '.describe', '.export', '.mode', '.timer', '.quit'] as const;
 
 const MODES = ['table', 'json', 'csv'];
 
-// Column lists straight from the table definitions (scan() is never called here).
-const TABLE_COLUMNS: ReadonlyMap<string, readonly string[]> = new Map(
-  [...createTables(null as never, null as never).values()].map((table) => [table.name, table.columns.map((c) => c.name)]),
+const COLUMN_NAMES: ReadonlyMap<string, readonly string[]> = new Map(
+  [...TABLE_COLUMNS].map(([table, columns]) => [table, columns.map((c) => c.name)]),
 );
 
 /** Column names of a table (upper-case name), or [] when unknown. */
 export function columnsOf(table: string): readonly string[] {
-  return TABLE_COLUMNS.get(table.toUpperCase()) ?? [];
+  return COLUMN_NAMES.get(table.toUpperCase()) ?? [];
 }
 
 const WORD_AT_END = /[\p{L}\p{M}\p{N}_]*$/u;
@@ -68,7 +67,7 @@ function tableIn(text: string): string | null {
     if (tokens[i]!.tokenType === From) {
       const next = tokens[i + 1]!;
       const name = next.tokenType === QuotedIdentifier ? next.image.slice(1, -1) : next.image.toUpperCase();
-      if (TABLE_COLUMNS.has(name)) return name;
+      if (COLUMN_NAMES.has(name)) return name;
     }
   }
   return null;
@@ -150,7 +149,7 @@ export async function complete(line: string, context: CompletionContext): Promis
   if (wantsTable) candidates.push(...matching(TABLE_NAMES, word));
   if (wantsColumn) {
     const table = tableIn(context.statement ?? text);
-    const columns = table ? columnsOf(table) : [...new Set([...TABLE_COLUMNS.values()].flat())];
+    const columns = table ? columnsOf(table) : [...new Set([...COLUMN_NAMES.values()].flat())];
     candidates.push(...matching(columns, word));
   }
   if (wantsModel) candidates.push(...matching(await safeModels(context), word, false));

@@ -10,6 +10,7 @@ import type { QueryResult } from '../exec/executor.js';
 import { TABLE_NAMES } from '../exec/tables.js';
 import { columnsOf, META_COMMANDS } from './complete.js';
 import { formatResult, type OutputMode } from './format.js';
+import { createProgress } from './progress.js';
 
 /** Settings meta commands change. */
 export interface ReplSettings {
@@ -31,6 +32,7 @@ export const META_HELP = [
   '  .describe MODEL        versions of MODEL: active/archived flags, lineage',
   '  .mode table|json|csv   how results are printed',
   '  .timer on|off          print how long each statement took',
+  "  .export MODEL VERSION N TO 'path'   write a version's weights to a file (SHA-256 checked)",
   '  .quit                  leave (Ctrl-D works too)',
   'Tab completes keywords, tables, columns and model names; Ctrl-C abandons the current input.',
 ].join('\n');
@@ -48,8 +50,30 @@ export function isMetaCommand(line: string): boolean {
   return /^\s*\./.test(line);
 }
 
-/** Runs one meta command line. */
-export async function runMeta(db: Database, line: string, settings: ReplSettings): Promise<MetaOutcome> {
+// `.export MODEL VERSION N TO 'path'`: names and paths may be quoted as in SQL.
+const EXPORT_SYNTAX = /^("(?:[^"]|"")+"|\S+)\s+version\s+(\d+)\s+to\s+('(?:[^']|'')+'|\S+)$/is;
+
+async function exportWeights(db: Database, arg: string, progressStream: NodeJS.WritableStream): Promise<string> {
+  const match = EXPORT_SYNTAX.exec(arg);
+  if (!match) return "usage: .export MODEL VERSION N TO 'path'";
+  const model = unquote(match[1]!);
+  const version = Number(match[2]);
+  const rawPath = match[3]!;
+  const path = /^'.*'$/s.test(rawPath) ? rawPath.slice(1, -1).replace(/''/g, "'") : rawPath;
+  const progress = createProgress(progressStream, 'exporting');
+  try {
+    const { sha256, sizeBytes } = await db.registry.exportWeights(model, version, path, { onProgress: (p) => progress.update(p) });
+    return `exported ${model} version ${version} to ${path}: ${sizeBytes} bytes, sha256 ${sha256} (verified)`;
+  } catch (error) {
+    if (isModelSqlError(error)) return `error: ${error.message}`;
+    throw error;
+  } finally {
+    progress.done();
+  }
+}
+
+/** Runs one meta command line; `progressStream` is where long work draws its bar (if a TTY). */
+export async function runMeta(db: Database, line: string, settings: ReplSettings, progressStream: NodeJS.WritableStream = process.stderr): Promise<MetaOutcome> {
   const trimmed = line.trim().replace(/;$/, '').trim();
   const space = trimmed.search(/\s/);
   const command = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase();
@@ -107,6 +131,8 @@ export async function runMeta(db: Database, line: string, settings: ReplSettings
       const header = `model ${model}: active version ${active ? active.version : 'none'}, ${versions.length} ${versions.length === 1 ? 'version' : 'versions'}`;
       return { output: settings.mode === 'table' ? `${header}\n${format(result)}` : format(result) };
     }
+    case '.export':
+      return { output: await exportWeights(db, arg, progressStream) };
     case '.mode': {
       if (arg === '') return { output: `mode: ${settings.mode} (choose table, json or csv)` };
       const mode = arg.toLowerCase();

@@ -15,6 +15,7 @@ import { Semicolon, tokenize } from '../parser/tokens.js';
 import { complete } from './complete.js';
 import { formatResult, type OutputMode } from './format.js';
 import { isMetaCommand, runMeta, type ReplSettings } from './meta.js';
+import { createProgress } from './progress.js';
 import { describeError, splitScript } from './run-script.js';
 
 /** Options of {@link startRepl}. */
@@ -182,11 +183,15 @@ export async function startRepl(db: Database, options: ReplOptions): Promise<voi
     const { statements, error } = splitScript(text);
     for (const statement of statements) {
       const started = performance.now();
+      // Reading a large FILE or an inline train reports progress; drawn only on a terminal.
+      const progress = createProgress(output, 'working');
       try {
-        const result = await db.query(statement.positioned);
+        const result = await db.query(statement.positioned, [], { onProgress: (percent) => progress.update(percent) });
+        progress.done();
         const timingMs = settings.timer ? performance.now() - started : undefined;
         print(formatResult(result, settings.mode, timingMs === undefined ? {} : { timingMs }));
       } catch (failure) {
+        progress.done();
         print(describeError(failure, text));
         return;
       }
@@ -200,7 +205,7 @@ export async function startRepl(db: Database, options: ReplOptions): Promise<voi
     if (buffer.length === 0 && isMetaCommand(line)) {
       remember(line.trim());
       try {
-        const outcome = await runMeta(db, line, settings);
+        const outcome = await runMeta(db, line, settings, output);
         print(outcome.output);
         if (outcome.quit) {
           quitting = true;

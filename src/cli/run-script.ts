@@ -122,7 +122,7 @@ export async function runScript(db: Database, script: string, options: RunScript
   }
   let printed = 0;
   for (const statement of split.statements) {
-    const progress = createProgress(stderr, 'training');
+    const progress = createProgress(stderr, 'working');
     const started = performance.now();
     try {
       const result = await db.query(statement.positioned, [], { onProgress: (percent) => progress.update(percent) });

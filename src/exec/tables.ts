@@ -57,6 +57,13 @@ const JOB_COLUMNS: readonly ColumnDef[] = [
   { name: 'version', type: 'integer' },
 ];
 
+/** Each table's columns in `SELECT *` order, for tools (REPL completion, `.tables`). */
+export const TABLE_COLUMNS: ReadonlyMap<string, readonly ColumnDef[]> = new Map([
+  ['ML_MODELS_DASHBOARD', DASHBOARD_COLUMNS],
+  ['ML_MODEL_VERSIONS', VERSION_COLUMNS],
+  ['ML_JOBS', JOB_COLUMNS],
+]);
+
 function summaryRow(s: ModelSummary): Row {
   return {
     name: s.name,

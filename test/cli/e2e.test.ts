@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -205,6 +206,24 @@ describe('modelsql CLI', () => {
     const [created, selected] = jsonLines(run.stdout);
     expect(created!.rows[0]!.sha256).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(selected!.rows).toEqual([{ size_bytes: 3 }]);
+  });
+
+  it('imports a multi-megabyte FILE into an on-disk registry with its SHA-256, and the bytes read back', async () => {
+    const content = randomBytes(8 * 1024 * 1024 + 5);
+    const file = join(tmp, 'big.onnx');
+    await writeFile(file, content);
+    const folder = registry();
+    const run = await cli([folder, '--json', '-e', `CREATE MODEL big WITH (weights = FILE '${file}')`]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const expected = createHash('sha256').update(content).digest('hex');
+    expect(jsonLines(run.stdout)[0]!.rows[0]).toMatchObject({ model: 'big', version: 1, sha256: expected });
+    const db = await open({ path: folder });
+    try {
+      expect(Buffer.from(await db.registry.readWeights('big', 1)).equals(content)).toBe(true);
+    } finally {
+      await db.close();
+    }
   });
 
   it('exits 1 when -f names a missing file', async () => {

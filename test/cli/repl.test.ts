@@ -102,8 +102,8 @@ afterEach(async () => {
 });
 
 /** A fresh registry and history file for one test. */
-async function fresh(): Promise<void> {
-  db = await open({ memory: true });
+async function fresh(options: { allowFileAccess?: boolean } = {}): Promise<void> {
+  db = await open({ memory: true, ...options });
   historyFile = join(tmp, `history-${++n}`);
 }
 
@@ -238,6 +238,22 @@ describe('startRepl', () => {
     expect(out).toContain('ML_MODEL_VERSIONS');
     expect(out).toContain('ML_JOBS');
     expect(out).toContain('parent_version');
+    await s.quit();
+  });
+
+  it(".export writes a version's weights to a file, verified, and reports errors without leaving the REPL", async () => {
+    await fresh({ allowFileAccess: true });
+    const weights = Buffer.from('the weights of version one');
+    await db.query('CREATE MODEL "team.spam" WITH (weights = $1)', [weights]);
+    const s = session();
+    await s.waitFor('modelsql> ');
+    const target = join(tmp, `export-${n}.bin`);
+    const out = await s.run(`.export "team.spam" VERSION 1 TO '${target}'`);
+    expect(out).toContain(`exported team.spam version 1 to ${target}: ${weights.length} bytes`);
+    expect(out).toContain('(verified)');
+    expect(await readFile(target)).toEqual(weights);
+    expect(await s.run(`.export "team.spam" VERSION 7 TO '${target}.x'`)).toContain("error: unknown version 7 for model 'team.spam'");
+    expect(await s.run('.export spam')).toContain("usage: .export MODEL VERSION N TO 'path'");
     await s.quit();
   });
 
