@@ -222,6 +222,7 @@ export async function open(options: OpenOptions): Promise<Database> {
   try {
     const queue = new CommitQueue(level.root, [level.models], options.sync ?? false);
     const registry = new Registry(level, queue, options.createdBy ?? null);
+    await registry.recoverUploads();
     const onError = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : String(error)}`));
     const jobs = new Jobs(level, queue, registry, onError, concurrency);
     for (const [name, trainer] of Object.entries(options.trainers ?? {})) jobs.registerTrainer(name, trainer);

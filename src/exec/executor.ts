@@ -8,7 +8,7 @@ import type { StatementNode } from '../parser/ast.js';
 import type { Jobs } from '../store/jobs.js';
 import type { Registry } from '../store/registry.js';
 import { planCreateModel } from './create-model.js';
-import { fileAccessDenied, readWeightsFile } from './files.js';
+import { fileAccessDenied, fileChunks } from './files.js';
 import { bindInteger, bindValue, describeValue, type Params } from './params.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
@@ -51,7 +51,7 @@ export async function executeStatement(node: StatementNode, params: Params, cont
         let weights;
         if (plan.weightsFile) {
           if (!context.allowFileAccess) throw fileAccessDenied(plan.weightsFile.path);
-          weights = await readWeightsFile(plan.weightsFile.path, context.onProgress);
+          weights = await registry.uploadWeights(fileChunks(plan.weightsFile.path, context.onProgress));
         }
         const created = await registry.registerVersion(node.model, plan.input, { weights });
         return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);

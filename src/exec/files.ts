@@ -1,7 +1,7 @@
 /**
- * Weights to and from files, streamed: a file is hashed while it is read, and the
- * chunks read are the chunks stored, so importing a file of hundreds of megabytes
- * holds it in memory once, not several times.
+ * Weights to and from files, streamed: a file is hashed and stored while it is read,
+ * and exported while it is verified, so a file of hundreds of megabytes is never held
+ * in memory whole.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,7 +9,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { ModelSqlError, invalidArgument } from '../errors.js';
-import type { PreparedWeights } from '../store/registry.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -28,8 +27,11 @@ function fileError(action: string, path: string, error: unknown): ModelSqlError 
   return invalidArgument(`cannot ${action} '${path}': ${reason}`, { path });
 }
 
-/** Reads a weights file in 1 MiB chunks, hashing as it goes. */
-export async function readWeightsFile(path: string, onProgress?: (percent: number) => void): Promise<PreparedWeights> {
+/**
+ * The contents of a weights file as a stream of 1 MiB chunks (the registry hashes
+ * and stores them as they come), reporting progress by bytes read.
+ */
+export async function* fileChunks(path: string, onProgress?: (percent: number) => void): AsyncGenerator<Uint8Array> {
   let size: number;
   try {
     const info = await stat(path);
@@ -38,21 +40,20 @@ export async function readWeightsFile(path: string, onProgress?: (percent: numbe
   } catch (error) {
     throw fileError('read weights file', path, error);
   }
-  const hash = createHash('sha256');
-  const chunks: Uint8Array[] = [];
   let read = 0;
+  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      chunks.push(chunk);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       read += chunk.length;
       if (size > 0) onProgress?.(Math.min(100, (read / size) * 100));
+      yield chunk;
     }
   } catch (error) {
     throw fileError('read weights file', path, error);
+  } finally {
+    stream.destroy();
   }
   onProgress?.(100);
-  return { chunks, sha256: hash.digest('hex'), sizeBytes: read };
 }
 
 /**

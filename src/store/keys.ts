@@ -5,7 +5,8 @@
  *
  *   models          <tenant>:<name>                           → head record
  *   model_versions  <tenant>:<name>:<version, 10 digits>      → version record
- *   weights         <tenant>:<name>:<version>:<chunk, 6 digits> → raw bytes
+ *   weights         <blob id, 32 hex>:<chunk, 6 digits>         → raw bytes (see blobs.ts)
+ *   uploads         <blob id>                                  → marker of a blob no version references yet
  *   jobs            <32 hex id>                               → job record
  *   job_queue       <created_at, 15 digits>:<id>              → id of a queued/running job
  *
@@ -81,14 +82,14 @@ export function versionRange(model: string): { gt: string; lt: string } {
   return { gt: `${model}:`, lt: `${model};` };
 }
 
-/** Key of chunk `index` of one version's weights. */
-export function weightsChunkKey(versionKeyText: string, index: number): string {
-  return `${versionKeyText}:${pad(index, 6)}`;
+/** Key of chunk `index` of a weights blob. */
+export function blobChunkKey(blob: string, index: number): string {
+  return `${blob}:${pad(index, 6)}`;
 }
 
-/** Range covering every weights chunk of one version, in order. */
-export function weightsRange(versionKeyText: string): { gt: string; lt: string } {
-  return { gt: `${versionKeyText}:`, lt: `${versionKeyText};` };
+/** Range covering every chunk of one blob, in order. */
+export function blobRange(blob: string): { gt: string; lt: string } {
+  return { gt: `${blob}:`, lt: `${blob};` };
 }
 
 /** Key of a job record: the id itself (32 lowercase hex characters). */

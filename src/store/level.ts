@@ -23,6 +23,7 @@ export interface Level {
   readonly models: TextSublevel;
   readonly versions: TextSublevel;
   readonly weights: BytesSublevel;
+  readonly uploads: TextSublevel;
   readonly jobs: TextSublevel;
   readonly jobQueue: TextSublevel;
   /** Folder on disk, or `null` in memory. */
@@ -62,6 +63,7 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     models: text(NS.models),
     versions: text(NS.versions),
     weights: root.sublevel<string, Uint8Array>(NS.weights, { keyEncoding: 'utf8', valueEncoding: 'view' }),
+    uploads: text(NS.uploads),
     jobs: text(NS.jobs),
     jobQueue: text(NS.jobQueue),
     path,

@@ -11,6 +11,7 @@ export const NS = {
   models: 'models',
   versions: 'model_versions',
   weights: 'weights',
+  uploads: 'uploads',
   jobs: 'jobs',
   jobQueue: 'job_queue',
 } as const;
@@ -29,6 +30,8 @@ export interface VersionRecord {
   readonly archived: boolean;
   readonly sha256: string | null;
   readonly sizeBytes: number | null;
+  /** Id of the weights blob (see blobs.ts), or null without stored weights. */
+  readonly blob: string | null;
   readonly chunks: number;
   readonly artifact: string | null;
   /** Canonical JSON text, or null. */
@@ -87,6 +90,7 @@ const VERSION_FIELDS: Record<keyof VersionRecord, FieldType> = {
   archived: 'boolean',
   sha256: 'string?',
   sizeBytes: 'number?',
+  blob: 'string?',
   chunks: 'number',
   artifact: 'string?',
   hyperparams: 'string?',

@@ -8,6 +8,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { Blobs, type StoredBlob } from './blobs.js';
 import { ModelSqlError, invalidArgument, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -19,28 +20,16 @@ import {
   validateModelName,
   versionKey,
   versionRange,
-  weightsChunkKey,
-  weightsRange,
 } from './keys.js';
 import type { Level } from './level.js';
 import { toJsonText } from './json.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from './records.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion } from './types.js';
 
-/** Weights are split so no single LevelDB value is huge and reads can stream later. */
-const WEIGHTS_CHUNK_BYTES = 1 << 20;
-
-/** Weights already split and hashed by the caller (e.g. streamed from a file). */
-export interface PreparedWeights {
-  readonly chunks: readonly Uint8Array[];
-  readonly sha256: string;
-  readonly sizeBytes: number;
-}
-
 /** Extra work a caller (the job worker) commits in the same unit as a new version. */
 export interface RegistrationHooks {
-  /** Weights prepared by the caller; used instead of `input.weights`. */
-  readonly weights?: PreparedWeights;
+  /** Weights already streamed in with {@link Registry.uploadWeights}; used instead of `input.weights`. */
+  readonly weights?: StoredBlob;
   /** The train job the version comes from. */
   readonly jobId?: string;
   /** More writes for the same atomic unit, e.g. marking the job completed. */
@@ -67,6 +56,7 @@ function checkVersionNumber(version: unknown): number {
 /** The registry over one opened store. */
 export class Registry {
   private readonly locks = new KeyedMutex();
+  private readonly blobs: Blobs;
 
   /**
    * @param level the opened store
@@ -77,7 +67,22 @@ export class Registry {
     private readonly level: Level,
     readonly queue: CommitQueue,
     private readonly defaultActor: string | null,
-  ) {}
+  ) {
+    this.blobs = new Blobs(level, queue);
+  }
+
+  /**
+   * Streams weights into the store ahead of registering them (pass the result as
+   * `hooks.weights`), so a large file is never held in memory whole.
+   */
+  uploadWeights(source: AsyncIterable<Uint8Array>): Promise<StoredBlob> {
+    return this.blobs.upload(source);
+  }
+
+  /** Deletes uploads a crash left unreferenced; run once at open. Returns how many. */
+  recoverUploads(): Promise<number> {
+    return this.blobs.recover();
+  }
 
   // ---- writes ---------------------------------------------------------------------
 
@@ -86,6 +91,16 @@ export class Registry {
    * its first version). It becomes active unless `input.active === false`.
    */
   async registerVersion(model: string, input: RegisterVersionInput, hooks: RegistrationHooks = {}): Promise<RegisteredVersion> {
+    try {
+      return await this.register(model, input, hooks);
+    } catch (error) {
+      // An uploaded blob this registration would have referenced is now garbage.
+      if (hooks.weights) await this.blobs.discard(hooks.weights.blob).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async register(model: string, input: RegisterVersionInput, hooks: RegistrationHooks): Promise<RegisteredVersion> {
     validateModelName(model);
     const prepared = this.prepareVersion(input, hooks.jobId ?? null, hooks.weights);
     const key = modelKey(model);
@@ -113,9 +128,7 @@ export class Registry {
         { type: 'put', sublevel: this.level.versions, key: vKey, value: encodeRecord({ ...prepared.record, createdAt: now }) },
         { type: 'put', sublevel: this.level.models, key, value: encodeRecord(newHead) },
       ];
-      prepared.chunks.forEach((chunk, index) =>
-        ops.push({ type: 'put', sublevel: this.level.weights, key: weightsChunkKey(vKey, index), value: chunk }),
-      );
+      ops.push(...prepared.weightOps);
       if (hooks.extraOps) ops.push(...hooks.extraOps(version));
       return { version, active: newHead.active === version, durable: this.queue.submit(ops, epoch) };
     });
@@ -182,14 +195,8 @@ export class Registry {
 
   /** One version (without weights). */
   async getVersion(model: string, version: number): Promise<ModelVersion> {
-    checkVersionNumber(version);
-    const key = modelKey(model);
-    const head = await this.requireHead(model, key);
-    if (version > head.latest) throw unknownVersion(model, version);
-    const vKey = versionKey(key, version);
-    const raw = await this.level.versions.get(vKey);
-    if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
-    return this.toModelVersion(model, version, decodeVersion(raw, vKey), head, vKey);
+    const { record, head, vKey } = await this.readVersionRecord(model, version);
+    return this.toModelVersion(model, version, record, head, vKey);
   }
 
   /** The active version, or `null` when no version is active. */
@@ -266,23 +273,22 @@ export class Registry {
 
   /** The stored weights chunks of one version, in order, unchecked (callers verify the hash). */
   async *weightsChunks(model: string, version: number): AsyncGenerator<Uint8Array> {
-    const vKey = versionKey(modelKey(model), version);
-    yield* this.level.weights.values(weightsRange(vKey));
+    const { record } = await this.readVersionRecord(model, version);
+    if (record.blob !== null) yield* this.blobs.chunks(record.blob);
   }
 
   /** The weights of one version, checked against their stored SHA-256 and size. */
   async readWeights(model: string, version: number): Promise<Uint8Array> {
-    const meta = await this.getVersion(model, version);
-    const vKey = versionKey(modelKey(model), version);
-    if (meta.sha256 === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
+    const { record: meta, vKey } = await this.readVersionRecord(model, version);
+    if (meta.sha256 === null || meta.blob === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this.level.weights.values(weightsRange(vKey))) chunks.push(chunk);
+    for await (const chunk of this.blobs.chunks(meta.blob)) chunks.push(chunk);
     const bytes = Buffer.concat(chunks);
     if (bytes.length !== meta.sizeBytes || sha256Hex(bytes) !== meta.sha256) {
       throw new ModelSqlError(
         'CORRUPTION',
-        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', key '${vKey}')`,
-        { namespace: NS.weights, key: vKey, model, version },
+        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${meta.blob}', version record '${vKey}')`,
+        { namespace: NS.weights, key: meta.blob, model, version },
       );
     }
     return bytes;
@@ -293,30 +299,31 @@ export class Registry {
   private prepareVersion(
     input: RegisterVersionInput,
     jobId: string | null,
-    preparedWeights?: PreparedWeights,
-  ): { record: VersionRecord; chunks: readonly Uint8Array[] } {
+    uploaded?: StoredBlob,
+  ): { record: VersionRecord; weightOps: readonly WriteOp[] } {
     if (typeof input !== 'object' || input === null) throw invalidArgument('registration input must be an object');
     const weights = input.weights ?? null;
     if (weights !== null && !(weights instanceof Uint8Array)) throw invalidArgument('weights must be a Uint8Array or Buffer');
     const artifact = optionalString(input.artifact, 'artifact');
-    if (weights === null && artifact === null && !preparedWeights) {
+    if (weights === null && artifact === null && !uploaded) {
       throw invalidArgument('a model version needs weights or an artifact');
     }
     if (input.active !== undefined && typeof input.active !== 'boolean') throw invalidArgument('active must be TRUE or FALSE');
     const parentVersion = input.parentVersion === undefined || input.parentVersion === null ? null : checkVersionNumber(input.parentVersion);
-    const chunks: Uint8Array[] = preparedWeights ? [...preparedWeights.chunks] : [];
-    if (weights !== null && !preparedWeights) {
-      // Copies (a Buffer's slice() is a view, hence the constructor), so an app
-      // reusing its buffer cannot change an immutable version.
-      for (let offset = 0; offset < weights.length; offset += WEIGHTS_CHUNK_BYTES) {
-        chunks.push(new Uint8Array(weights.subarray(offset, offset + WEIGHTS_CHUNK_BYTES)));
-      }
+    let blob: StoredBlob | null = null;
+    let weightOps: WriteOp[] = [];
+    if (uploaded) {
+      blob = uploaded;
+      weightOps = this.blobs.commitOps(uploaded.blob);
+    } else if (weights !== null) {
+      ({ blob, ops: weightOps } = this.blobs.inline(weights));
     }
     const record: VersionRecord = {
       archived: false,
-      sha256: preparedWeights ? preparedWeights.sha256 : weights === null ? null : sha256Hex(weights),
-      sizeBytes: preparedWeights ? preparedWeights.sizeBytes : weights === null ? null : weights.length,
-      chunks: chunks.length,
+      sha256: blob?.sha256 ?? null,
+      sizeBytes: blob?.sizeBytes ?? null,
+      blob: blob?.blob ?? null,
+      chunks: blob?.chunks ?? 0,
       artifact,
       hyperparams: input.hyperparams === undefined || input.hyperparams === null ? null : toJsonText(input.hyperparams, 'hyperparams'),
       metrics: input.metrics === undefined || input.metrics === null ? null : toJsonText(input.metrics, 'metrics'),
@@ -328,7 +335,7 @@ export class Registry {
       description: optionalString(input.description, 'description'),
       jobId,
     };
-    return { record, chunks };
+    return { record, weightOps };
   }
 
   private async setArchived(model: string, version: number, archived: boolean): Promise<{ changed: boolean; active: number | null }> {
@@ -348,6 +355,17 @@ export class Registry {
     });
     await result.durable;
     return { changed: result.changed, active: result.active };
+  }
+
+  private async readVersionRecord(model: string, version: number): Promise<{ record: VersionRecord; head: HeadRecord; vKey: string }> {
+    checkVersionNumber(version);
+    const key = modelKey(model);
+    const head = await this.requireHead(model, key);
+    if (version > head.latest) throw unknownVersion(model, version);
+    const vKey = versionKey(key, version);
+    const raw = await this.level.versions.get(vKey);
+    if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
+    return { record: decodeVersion(raw, vKey), head, vKey };
   }
 
   private headOp(key: string, head: HeadRecord): WriteOp {

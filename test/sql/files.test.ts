@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { open, type Database } from '../../src/index.js';
-import { modelKey, versionKey, weightsChunkKey } from '../../src/store/keys.js';
+import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 
 let dir: string;
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -69,7 +69,8 @@ describe("weights = FILE 'path'", () => {
     // Damage the stored chunk behind the registry's back.
     const { ClassicLevel } = await import('classic-level');
     const raw = new ClassicLevel<string, Uint8Array>(path, { valueEncoding: 'view' });
-    await raw.sublevel<string, Uint8Array>('weights', { valueEncoding: 'view' }).put(weightsChunkKey(versionKey(modelKey('m'), 1), 0), Buffer.from('tampered weights'));
+    const { blob } = JSON.parse((await raw.sublevel('model_versions').get(versionKey(modelKey('m'), 1)))!) as { blob: string };
+    await raw.sublevel<string, Uint8Array>('weights', { valueEncoding: 'view' }).put(blobChunkKey(blob, 0), Buffer.from('tampered weights'));
     await raw.close();
     db = await open({ path, allowFileAccess: true });
     const out = join(dir, 'out.bin');
@@ -77,6 +78,37 @@ describe("weights = FILE 'path'", () => {
     expect(existsSync(out)).toBe(false);
     expect((await readdir(dir)).filter((name) => name.includes('partial'))).toEqual([]);
     await db.close();
+  });
+
+  it('leaves no stored chunks behind when the statement fails after the file was streamed in', async () => {
+    const file = join(dir, 'w.bin');
+    await writeFile(file, randomBytes(3 * 1024 * 1024));
+    const path = join(dir, 'registry');
+    const db = await open({ path, allowFileAccess: true });
+    await db.query("CREATE MODEL m WITH (artifact = 's3://a')");
+    await expect(db.query(`CREATE MODEL m FROM VERSION 9 WITH (weights = FILE '${file}')`)).rejects.toMatchObject({ code: 'UNKNOWN_VERSION' });
+    await db.close();
+    const { ClassicLevel } = await import('classic-level');
+    const raw = new ClassicLevel<string, string>(path);
+    const count = async (name: string): Promise<number> => (await raw.sublevel(name).keys().all()).length;
+    expect([await count('weights'), await count('uploads')]).toEqual([0, 0]);
+    await raw.close();
+  });
+
+  it('deletes an upload a crash left unreferenced when the registry is opened', async () => {
+    const path = join(dir, 'registry');
+    await (await open({ path })).close();
+    const { ClassicLevel } = await import('classic-level');
+    let raw = new ClassicLevel<string, string>(path);
+    // What a crash between streaming a file in and registering its version leaves.
+    await raw.sublevel('uploads').put('0123456789abcdef0123456789abcdef', '1');
+    await raw.sublevel<string, Uint8Array>('weights', { valueEncoding: 'view' }).put(blobChunkKey('0123456789abcdef0123456789abcdef', 0), new Uint8Array(10));
+    await raw.close();
+    await (await open({ path })).close();
+    raw = new ClassicLevel<string, string>(path);
+    expect(await raw.sublevel('weights').keys().all()).toEqual([]);
+    expect(await raw.sublevel('uploads').keys().all()).toEqual([]);
+    await raw.close();
   });
 
   it('round-trips FILE through the printer and parser', async () => {

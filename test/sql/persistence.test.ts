@@ -261,7 +261,9 @@ describe('corruption is reported, never skipped', () => {
   it('weights that no longer match their SHA-256 are CORRUPTION on read', async () => {
     const db = await corruptAndReopen(async (level) => {
       const weightsLevel = level.sublevel<string, Uint8Array>('weights', { keyEncoding: 'utf8', valueEncoding: 'view' });
-      await weightsLevel.put(':m:0000000001:000000', new Uint8Array(16));
+      const record = await level.sublevel<string, string>('model_versions', { keyEncoding: 'utf8', valueEncoding: 'utf8' }).get(':m:0000000001');
+      const { blob } = JSON.parse(record!) as { blob: string };
+      await weightsLevel.put(`${blob}:000000`, new Uint8Array(16));
     });
     const error = await expectError(db.registry.readWeights('m', 1), 'CORRUPTION');
     expect(error).toMatchObject({ namespace: 'weights', model: 'm', version: 1 });

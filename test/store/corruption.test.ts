@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelKey, versionKey, weightsChunkKey } from '../../src/store/keys.js';
+import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 import { memoryRegistry } from '../helpers/store.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import { Registry } from '../../src/store/registry.js';
@@ -24,7 +24,8 @@ describe('corrupt stored data is reported, never skipped', () => {
   it('detects weights that no longer match their SHA-256', async () => {
     const { level, registry } = await memoryRegistry();
     await registry.registerVersion('m', { weights: new Uint8Array([1, 2, 3]) });
-    await level.weights.put(weightsChunkKey(versionKey(modelKey('m'), 1), 0), new Uint8Array([1, 2, 4]));
+    const { blob } = JSON.parse((await level.versions.get(versionKey(modelKey('m'), 1)))!) as { blob: string };
+    await level.weights.put(blobChunkKey(blob, 0), new Uint8Array([1, 2, 4]));
     await expect(registry.readWeights('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', model: 'm', version: 1 });
   });
 
