@@ -98,11 +98,6 @@ export class Jobs {
     this.wake();
   }
 
-  /** True when a trainer of that name is registered. */
-  hasTrainer(name: string): boolean {
-    return this.trainers.has(name);
-  }
-
   /** Requeues jobs a crash left running, then starts the worker. */
   async start(): Promise<void> {
     const epoch = this.queue.epoch;

@@ -21,10 +21,13 @@ import {
   versionKey,
   versionRange,
 } from './keys.js';
-import type { Level } from './level.js';
+import type { Level, TextSublevel } from './level.js';
 import { toJsonText } from './json.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from './records.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion } from './types.js';
+
+/** What a read sees: committed state, or also the unflushed writes (writers holding the model's lock). */
+type View = 'committed' | 'latest';
 
 /** Extra work a caller (the job worker) commits in the same unit as a new version. */
 export interface RegistrationHooks {
@@ -106,7 +109,7 @@ export class Registry {
     const key = modelKey(model);
     const { version, active, durable } = await this.locks.run(key, async () => {
       const epoch = this.queue.epoch;
-      const head = await this.readHeadForWrite(key);
+      const head = await this.readHead(key, 'latest');
       const latest = head?.latest ?? 0;
       if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
       if (prepared.record.parentVersion !== null && prepared.record.parentVersion > latest) {
@@ -142,8 +145,7 @@ export class Registry {
     const key = modelKey(model);
     const { previous, durable } = await this.locks.run(key, async () => {
       const epoch = this.queue.epoch;
-      const head = await this.requireHeadForWrite(model, key);
-      const record = await this.requireVersionForWrite(model, key, head, version);
+      const { head, record } = await this.readVersionRecord(model, version, 'latest');
       if (record.archived) throw versionArchived(model, version);
       const ops: WriteOp[] = [];
       if (head.active !== version) {
@@ -173,7 +175,7 @@ export class Registry {
     const key = modelKey(model);
     const { archived, durable } = await this.locks.run(key, async () => {
       const epoch = this.queue.epoch;
-      const head = await this.requireHeadForWrite(model, key);
+      const head = await this.requireHead(model, key, 'latest');
       // Versions queued by earlier statements must be on disk before we iterate them.
       await this.queue.idle();
       const ops: WriteOp[] = [];
@@ -343,8 +345,7 @@ export class Registry {
     const key = modelKey(model);
     const result = await this.locks.run(key, async () => {
       const epoch = this.queue.epoch;
-      const head = await this.requireHeadForWrite(model, key);
-      const record = await this.requireVersionForWrite(model, key, head, version);
+      const { head, record } = await this.readVersionRecord(model, version, 'latest');
       if (record.archived === archived) return { changed: false, active: head.active, durable: undefined };
       const active = archived && head.active === version ? null : head.active;
       const ops: WriteOp[] = [
@@ -357,13 +358,14 @@ export class Registry {
     return { changed: result.changed, active: result.active };
   }
 
-  private async readVersionRecord(model: string, version: number): Promise<{ record: VersionRecord; head: HeadRecord; vKey: string }> {
+  /** Reads for readers (committed state) or for a writer holding the model's lock (`latest`). */
+  private async readVersionRecord(model: string, version: number, view: View = 'committed'): Promise<{ record: VersionRecord; head: HeadRecord; vKey: string }> {
     checkVersionNumber(version);
     const key = modelKey(model);
-    const head = await this.requireHead(model, key);
+    const head = await this.requireHead(model, key, view);
     if (version > head.latest) throw unknownVersion(model, version);
     const vKey = versionKey(key, version);
-    const raw = await this.level.versions.get(vKey);
+    const raw = await this.read(this.level.versions, vKey, view);
     if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
     return { record: decodeVersion(raw, vKey), head, vKey };
   }
@@ -372,36 +374,20 @@ export class Registry {
     return { type: 'put', sublevel: this.level.models, key, value: encodeRecord(head) };
   }
 
-  private async readHead(key: string): Promise<HeadRecord | undefined> {
-    const raw = await this.queue.readCommitted(this.level.models, key);
+  private read(sublevel: TextSublevel, key: string, view: View): string | undefined | Promise<string | undefined> {
+    return view === 'latest' ? this.queue.readLatest(sublevel, key) : this.queue.readCommitted(sublevel, key);
+  }
+
+  private async readHead(key: string, view: View = 'committed'): Promise<HeadRecord | undefined> {
+    const raw = await this.read(this.level.models, key, view);
     return raw === undefined ? undefined : decodeHead(raw, key);
   }
 
-  private async readHeadForWrite(key: string): Promise<HeadRecord | undefined> {
-    const raw = await this.queue.readLatest(this.level.models, key);
-    return raw === undefined ? undefined : decodeHead(raw, key);
-  }
-
-  private async requireHead(model: string, key: string): Promise<HeadRecord> {
+  private async requireHead(model: string, key: string, view: View = 'committed'): Promise<HeadRecord> {
     validateModelName(model);
-    const head = await this.readHead(key);
+    const head = await this.readHead(key, view);
     if (!head) throw unknownModel(model);
     return head;
-  }
-
-  private async requireHeadForWrite(model: string, key: string): Promise<HeadRecord> {
-    validateModelName(model);
-    const head = await this.readHeadForWrite(key);
-    if (!head) throw unknownModel(model);
-    return head;
-  }
-
-  private async requireVersionForWrite(model: string, key: string, head: HeadRecord, version: number): Promise<VersionRecord> {
-    if (version > head.latest) throw unknownVersion(model, version);
-    const vKey = versionKey(key, version);
-    const raw = await this.queue.readLatest(this.level.versions, vKey);
-    if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
-    return decodeVersion(raw, vKey);
   }
 
   private toModelVersion(model: string, version: number, record: VersionRecord, head: HeadRecord, vKey: string): ModelVersion {

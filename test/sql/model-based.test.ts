@@ -107,13 +107,15 @@ class Use implements fc.AsyncCommand<Model, Database> {
   }
 }
 
-class ArchiveVersion implements fc.AsyncCommand<Model, Database> {
-  constructor(readonly name: string, readonly version: number) {}
+/** ARCHIVE MODEL m VERSION n (archive = true) or UNARCHIVE MODEL m VERSION n (false). */
+class SetArchived implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number, readonly archive: boolean) {}
   check(): boolean {
     return true;
   }
   async run(model: Model, db: Database): Promise<void> {
-    const sql = `ARCHIVE MODEL ${ident(this.name)} VERSION $1`;
+    const verb = this.archive ? 'ARCHIVE' : 'UNARCHIVE';
+    const sql = `${verb} MODEL ${ident(this.name)} VERSION $1`;
     const code = lookupError(model, this.name, this.version);
     if (code) {
       await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
@@ -121,16 +123,17 @@ class ArchiveVersion implements fc.AsyncCommand<Model, Database> {
       const state = model.get(this.name)!;
       const entry = state.versions[this.version - 1]!;
       const run = async () => one(await db.query(sql, [this.version]));
-      const changed = !entry.archived;
+      const changed = entry.archived !== this.archive;
       const row = changed ? await run() : await unchanged(db, run);
-      entry.archived = true;
-      if (state.active === this.version) state.active = null;
-      expect(row).toEqual({ model: this.name, archived: changed ? 1 : 0, active_version: state.active });
+      entry.archived = this.archive;
+      if (this.archive && state.active === this.version) state.active = null;
+      const count = changed ? 1 : 0;
+      expect(row).toEqual({ model: this.name, ...(this.archive ? { archived: count } : { unarchived: count }), active_version: state.active });
     }
     await checkAgainstModel(model, db);
   }
   toString(): string {
-    return `ARCHIVE ${this.name} v${this.version}`;
+    return `${this.archive ? 'ARCHIVE' : 'UNARCHIVE'} ${this.name} v${this.version}`;
   }
 }
 
@@ -159,32 +162,6 @@ class ArchiveModel implements fc.AsyncCommand<Model, Database> {
   }
 }
 
-class Unarchive implements fc.AsyncCommand<Model, Database> {
-  constructor(readonly name: string, readonly version: number) {}
-  check(): boolean {
-    return true;
-  }
-  async run(model: Model, db: Database): Promise<void> {
-    const sql = `UNARCHIVE MODEL ${ident(this.name)} VERSION $1`;
-    const code = lookupError(model, this.name, this.version);
-    if (code) {
-      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
-    } else {
-      const state = model.get(this.name)!;
-      const entry = state.versions[this.version - 1]!;
-      const run = async () => one(await db.query(sql, [this.version]));
-      const changed = entry.archived;
-      const row = changed ? await run() : await unchanged(db, run);
-      entry.archived = false;
-      expect(row).toEqual({ model: this.name, unarchived: changed ? 1 : 0, active_version: state.active });
-    }
-    await checkAgainstModel(model, db);
-  }
-  toString(): string {
-    return `UNARCHIVE ${this.name} v${this.version}`;
-  }
-}
-
 const name = fc.constantFrom(...NAMES);
 /** Mostly versions that may exist; sometimes 0 (invalid) or one past what a short run creates. */
 const version = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 6) });
@@ -192,9 +169,9 @@ const commands = [
   fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
   fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
   fc.tuple(name, version).map(([n, v]) => new Use(n, v)),
-  fc.tuple(name, version).map(([n, v]) => new ArchiveVersion(n, v)),
+  fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, true)),
   name.map((n) => new ArchiveModel(n)),
-  fc.tuple(name, version).map(([n, v]) => new Unarchive(n, v)),
+  fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, false)),
 ];
 
 describe('registry statements against a model of the registry', () => {
