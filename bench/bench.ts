@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { ClassicLevel } from 'classic-level';
 // The shipped build, as apps run it (`npm run bench` builds it first).
 import { open, parseStatement, type Database } from '../dist/index.js';
+import { lookupBench } from './lookup.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const scale = args.quick ? 0.05 : 1;
@@ -147,6 +148,12 @@ async function main(): Promise<void> {
 
   await db.close();
   await raw.db.close();
+
+  const lookupDir = await tempDir();
+  dirs.push(lookupDir);
+  const lookupDb = await open({ path: lookupDir });
+  const lookup = await lookupBench(lookupDb, { models: n(1000), versionsPerModel: 100, runs: 51, timeMs });
+  await lookupDb.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 
   const r = (x: number): number => Math.round(x);
@@ -174,6 +181,7 @@ async function main(): Promise<void> {
       raw_versions_listing_ms_500: rawList,
       versions_listing_vs_raw: ratio(list, rawList),
       statements_parsed_per_s: r(parsed),
+      ...lookup,
     }),
   );
 }

@@ -5,7 +5,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModelSqlError, invalidArgument } from './errors.js';
+import { ModelSqlError, invalidArgument, permissionDenied } from './errors.js';
 import { executeStatement, type ExecutionContext, type QueryResult } from './exec/executor.js';
 import { fileAccessDenied, writeWeightsFile } from './exec/files.js';
 import type { Params } from './exec/params.js';
@@ -16,8 +16,12 @@ import { StatementCache } from './exec/statement-cache.js';
 import { CommitQueue } from './store/commit-queue.js';
 import { Jobs, type Job, type Trainer } from './store/jobs.js';
 import { openLevel, type Level } from './store/level.js';
-import { Registry } from './store/registry.js';
-import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion } from './store/types.js';
+import { validateTenantName } from './store/keys.js';
+import { checkStoreFormat } from './store/format.js';
+import { STAGES, type Stage } from './store/records.js';
+import { Registry, type ListOptions } from './store/registry.js';
+import { isStage } from './store/stages.js';
+import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup } from './store/types.js';
 
 /** Options of {@link open}. Give exactly one of `path` and `memory`. */
 export interface OpenOptions {
@@ -33,6 +37,11 @@ export interface OpenOptions {
   readonly trainers?: Readonly<Record<string, Trainer>>;
   /** How many train jobs run at once. Default 1. */
   readonly jobConcurrency?: number;
+  /**
+   * Bind the returned handle to this tenant (pinned: SQL cannot switch it). Without it
+   * the handle acts globally and may switch with `SET TENANT`.
+   */
+  readonly tenant?: string;
   /** Errors of background work (the job worker), which have no caller. Default: printed to stderr. */
   readonly onError?: (error: unknown) => void;
   /**
@@ -48,17 +57,30 @@ export interface CloseOptions {
   readonly abortJobs?: boolean;
 }
 
-/** The typed registry API: the same implementation SQL uses. */
+/** The typed registry API: the same implementation SQL uses, acting as the handle's tenant. */
 export interface RegistryApi {
   registerVersion(model: string, input: RegisterVersionInput): Promise<RegisteredVersion>;
   setActiveVersion(model: string, version: number): Promise<{ previous: number | null }>;
+  /** Moves a version one stage up: dev → staging → production (else INVALID_TRANSITION). */
+  promote(model: string, version: number, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }>;
+  /** Moves a version one stage down: production → staging → dev (else INVALID_TRANSITION). */
+  demote(model: string, version: number, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }>;
   archiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
   archiveModel(model: string): Promise<{ archived: number; active: number | null }>;
   unarchiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
+  /** Soft-retires a model: hidden from the dashboard and listings, still resolvable; no-op when already retired. */
+  retireModel(model: string): Promise<{ changed: boolean }>;
+  /** Soft-retires one version (clearing the active pointer if it pointed there). */
+  retireVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
   getVersion(model: string, version: number): Promise<ModelVersion>;
+  /** The active version, or null; MODEL_RETIRED for a retired model. */
   getActive(model: string): Promise<ModelVersion | null>;
+  /** The most recently registered version at `stage`, or null. */
+  latestAtStage(model: string, stage: Stage): Promise<ModelVersion | null>;
   listVersions(model: string): Promise<ModelVersion[]>;
-  summaries(): Promise<ModelSummary[]>;
+  summaries(options?: ListOptions): Promise<ModelSummary[]>;
+  /** `LOOKUP MODEL FOR SCHEMA`: warm_load, warm_start or cold_start for data with this schema. */
+  lookupSchema(schema: SchemaInput): Promise<SchemaLookup>;
   readWeights(model: string, version: number): Promise<Uint8Array>;
   /**
    * Streams a version's weights to a file, verifying their SHA-256 before the file
@@ -67,45 +89,89 @@ export interface RegistryApi {
   exportWeights(model: string, version: number, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
 }
 
-/** The typed job API. */
+/** The typed job API (a tenant sees only its own jobs). */
 export interface JobsApi {
   get(id: string): Promise<Job>;
   list(): Promise<Job[]>;
   cancel(id: string): Promise<Job>;
 }
 
-/** An open registry. */
+/** What every handle of one open registry shares: the store, the worker, and the close state. */
+class Core {
+  readonly inFlight = new Set<Promise<unknown>>();
+  readonly statements = new StatementCache();
+  closing: Promise<void> | null = null;
+
+  constructor(
+    readonly level: Level,
+    readonly registry: Registry,
+    readonly jobs: Jobs,
+    readonly allowFileAccess: boolean,
+  ) {}
+
+  track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new ModelSqlError('CLOSED', 'the registry is closed'));
+    const running = work();
+    this.inFlight.add(running);
+    const forget = (): void => void this.inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+}
+
+/**
+ * An open registry, as one session sees it. The handle `open()` returns acts as the
+ * tenant given there (or globally); {@link withTenant} makes more handles over the
+ * same store. A handle bound to a tenant by the application is pinned: SQL cannot
+ * switch it (`SET TENANT` to another tenant is PERMISSION_DENIED). An unpinned handle
+ * switches with `SET TENANT 'acme'` / `RESET TENANT`, for its later statements.
+ */
 export class Database {
   /** Typed registry operations, beside SQL. */
   readonly registry: RegistryApi;
   /** Typed job operations, beside SQL. */
   readonly jobs: JobsApi;
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly statements = new StatementCache();
-  private closing: Promise<void> | null = null;
+  private currentTenant: string | null;
+  private tablesFor: { tenant: string | null; tables: ReadonlyMap<string, VirtualTable> } | null = null;
 
-  /** @internal use {@link open} */
+  /** @internal use {@link open} or {@link withTenant} */
   constructor(
-    private readonly level: Level,
-    private readonly store: Registry,
-    private readonly jobStore: Jobs,
-    private readonly tables: ReadonlyMap<string, VirtualTable>,
-    private readonly allowFileAccess: boolean,
+    private readonly core: Core,
+    tenant: string | null,
+    private readonly pinned: boolean,
   ) {
-    const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A) => this.track(() => fn(...args));
+    this.currentTenant = tenant;
+    // async: an argument check that throws becomes a rejection, like every other failure.
+    const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) => core.track(async () => fn(this.store(), ...args));
     this.registry = {
-      registerVersion: guard((model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
-      setActiveVersion: guard((model: string, version: number) => store.setActiveVersion(model, version)),
-      archiveVersion: guard((model: string, version: number) => store.archiveVersion(model, version)),
-      archiveModel: guard((model: string) => store.archiveModel(model)),
-      unarchiveVersion: guard((model: string, version: number) => store.unarchiveVersion(model, version)),
-      getVersion: guard((model: string, version: number) => store.getVersion(model, version)),
-      getActive: guard((model: string) => store.getActive(model)),
-      listVersions: guard((model: string) => store.listVersions(model)),
-      summaries: guard(() => store.summaries()),
-      readWeights: guard((model: string, version: number) => store.readWeights(model, version)),
-      exportWeights: guard(async (model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
-        if (!this.allowFileAccess) throw fileAccessDenied(path);
+      registerVersion: guard((store, model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
+      setActiveVersion: guard((store, model: string, version: number) => store.setActiveVersion(model, version)),
+      promote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'promote', checkStage(to))),
+      demote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'demote', checkStage(to))),
+      archiveVersion: guard((store, model: string, version: number) => store.archiveVersion(model, version)),
+      archiveModel: guard((store, model: string) => store.archiveModel(model)),
+      unarchiveVersion: guard((store, model: string, version: number) => store.unarchiveVersion(model, version)),
+      retireModel: guard(async (store, model: string) => ({ changed: (await store.retire(model)).changed })),
+      retireVersion: guard((store, model: string, version: number) => store.retire(model, version)),
+      getVersion: guard((store, model: string, version: number) => store.getVersion(model, version)),
+      getActive: guard((store, model: string) => store.getActive(model)),
+      latestAtStage: guard(async (store, model: string, stage: Stage) => {
+        checkStage(stage);
+        if (stage === 'dev') {
+          // dev is not indexed (every version starts there): newest first over the model's versions.
+          const all = await store.listVersions(model);
+          return all.reverse().find((v) => v.stage === 'dev' && !v.retired) ?? null;
+        }
+        await store.summary(model); // UNKNOWN_MODEL rather than null for a name that does not resolve
+        for await (const version of store.versionsAtStage(model, stage, { newestFirst: true })) return version;
+        return null;
+      }),
+      listVersions: guard((store, model: string) => store.listVersions(model)),
+      summaries: guard((store, options?: ListOptions) => store.summaries(options)),
+      lookupSchema: guard((store, schema: SchemaInput) => store.lookupSchema(schema)),
+      readWeights: guard((store, model: string, version: number) => store.readWeights(model, version)),
+      exportWeights: guard(async (store, model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
+        if (!core.allowFileAccess) throw fileAccessDenied(path);
         if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
         const meta = await store.getVersion(model, version);
         if (meta.sha256 === null || meta.sizeBytes === null) {
@@ -115,20 +181,35 @@ export class Database {
       }),
     };
     this.jobs = {
-      get: guard((id: string) => jobStore.get(id)),
-      list: guard(() => jobStore.list()),
-      cancel: guard((id: string) => jobStore.cancel(id)),
+      get: (id: string) => core.track(() => core.jobs.get(id, this.currentTenant)),
+      list: () => core.track(() => core.jobs.list(this.currentTenant)),
+      cancel: (id: string) => core.track(() => core.jobs.cancel(id, this.currentTenant)),
     };
   }
 
   /** The folder this registry lives in, or `null` in memory. */
   get path(): string | null {
-    return this.level.path;
+    return this.core.level.path;
   }
 
-  /** True once {@link close} was called. */
+  /** True once {@link close} was called (on this or any handle of the same registry). */
   get closed(): boolean {
-    return this.closing !== null;
+    return this.core.closing !== null;
+  }
+
+  /** The tenant this handle acts as, or null for the global session. */
+  get tenant(): string | null {
+    return this.currentTenant;
+  }
+
+  /**
+   * A handle over the same open registry acting as `tenant`, pinned to it. Handles are
+   * cheap views and need no closing of their own; {@link close} on any handle closes
+   * the registry for all of them.
+   */
+  withTenant(tenant: string): Database {
+    this.assertOpen();
+    return new Database(this.core, validateTenantName(tenant), true);
   }
 
   /**
@@ -136,10 +217,10 @@ export class Database {
    * parameter is how weights are passed.
    */
   query(sql: string, params: Params = [], options: { onProgress?: (percent: number) => void } = {}): Promise<QueryResult> {
-    return this.track(async () => {
+    return this.core.track(async () => {
       if (typeof sql !== 'string') throw invalidArgument('query() takes the SQL text as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
-      return executeStatement(this.statements.parse(sql), params, this.context(options.onProgress));
+      return executeStatement(this.core.statements.parse(sql), params, this.context(options.onProgress));
     });
   }
 
@@ -149,7 +230,7 @@ export class Database {
    * statements stay committed) and rejects with that statement's error.
    */
   exec(script: string, params: Params = []): Promise<QueryResult[]> {
-    return this.track(async () => {
+    return this.core.track(async () => {
       if (typeof script !== 'string') throw invalidArgument('exec() takes the script as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
       const statements = parseScript(script);
@@ -164,7 +245,7 @@ export class Database {
   /** Registers the trainer that `CREATE MODEL ... WITH (trainer = 'name')` runs. */
   registerTrainer(name: string, trainer: Trainer): void {
     this.assertOpen();
-    this.jobStore.registerTrainer(name, trainer);
+    this.core.jobs.registerTrainer(name, trainer);
   }
 
   /**
@@ -172,31 +253,53 @@ export class Database {
    * Calling it again returns the same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= (async () => {
-      await this.jobStore.stop(options.abortJobs ?? false);
-      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-      await this.store.queue.idle();
-      await this.level.root.close();
+    const { core } = this;
+    core.closing ??= (async () => {
+      await core.jobs.stop(options.abortJobs ?? false);
+      while (core.inFlight.size > 0) await Promise.allSettled([...core.inFlight]);
+      await core.registry.queue.idle();
+      await core.level.root.close();
     })();
-    return this.closing;
+    return core.closing;
+  }
+
+  private store(): Registry {
+    return this.core.registry.withTenant(this.currentTenant);
+  }
+
+  private setTenant(tenant: string | null): void {
+    if (tenant !== null) validateTenantName(tenant);
+    if (this.pinned && tenant !== this.currentTenant) {
+      throw permissionDenied('this session is bound to a tenant by the application; SET TENANT and RESET TENANT cannot change it');
+    }
+    this.currentTenant = tenant;
   }
 
   private context(onProgress?: (percent: number) => void): ExecutionContext {
-    return { registry: this.store, jobs: this.jobStore, tables: this.tables, allowFileAccess: this.allowFileAccess, onProgress };
+    const tenant = this.currentTenant;
+    const registry = this.store();
+    if (this.tablesFor?.tenant !== tenant || this.tablesFor === null) {
+      this.tablesFor = { tenant, tables: createTables(registry, this.core.jobs, tenant) };
+    }
+    return {
+      registry,
+      jobs: this.core.jobs,
+      tenant,
+      tables: this.tablesFor.tables,
+      allowFileAccess: this.core.allowFileAccess,
+      onProgress,
+      setTenant: (next) => this.setTenant(next),
+    };
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new ModelSqlError('CLOSED', 'the registry is closed');
+    if (this.core.closing) throw new ModelSqlError('CLOSED', 'the registry is closed');
   }
+}
 
-  private track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closing) return Promise.reject(new ModelSqlError('CLOSED', 'the registry is closed'));
-    const running = work();
-    this.inFlight.add(running);
-    const forget = (): void => void this.inFlight.delete(running);
-    running.then(forget, forget);
-    return running;
-  }
+function checkStage(stage: unknown): Stage {
+  if (!isStage(stage)) throw invalidArgument(`stage must be one of ${STAGES.join(', ')}, got ${String(stage)}`);
+  return stage;
 }
 
 /**
@@ -211,6 +314,7 @@ export async function open(options: OpenOptions): Promise<Database> {
   const concurrency = options.jobConcurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidArgument('jobConcurrency must be a whole number of at least 1');
   if (options.createdBy !== undefined && typeof options.createdBy !== 'string') throw invalidArgument('createdBy must be a string');
+  if (options.tenant !== undefined) validateTenantName(options.tenant);
 
   let location: { path: string } | { memory: true } = { memory: true };
   if (hasPath) {
@@ -220,6 +324,7 @@ export async function open(options: OpenOptions): Promise<Database> {
   }
   const level = await openLevel(location);
   try {
+    await checkStoreFormat(level);
     const queue = new CommitQueue(level.root, [level.models], options.sync ?? false);
     const registry = new Registry(level, queue, options.createdBy ?? null);
     await registry.recoverUploads();
@@ -227,7 +332,8 @@ export async function open(options: OpenOptions): Promise<Database> {
     const jobs = new Jobs(level, queue, registry, onError, concurrency);
     for (const [name, trainer] of Object.entries(options.trainers ?? {})) jobs.registerTrainer(name, trainer);
     await jobs.start();
-    return new Database(level, registry, jobs, createTables(registry, jobs), options.allowFileAccess === true);
+    const core = new Core(level, registry, jobs, options.allowFileAccess === true);
+    return new Database(core, options.tenant ?? null, options.tenant !== undefined);
   } catch (error) {
     await level.root.close();
     throw error;

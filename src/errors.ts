@@ -7,6 +7,10 @@ export type ErrorCode =
   | 'UNKNOWN_MODEL'
   | 'UNKNOWN_VERSION'
   | 'VERSION_ARCHIVED'
+  | 'INVALID_TRANSITION'
+  | 'MODEL_RETIRED'
+  | 'VERSION_RETIRED'
+  | 'PERMISSION_DENIED'
   | 'INVALID_ARGUMENT'
   | 'UNKNOWN_TABLE'
   | 'UNKNOWN_COLUMN'
@@ -14,6 +18,7 @@ export type ErrorCode =
   | 'JOB_FAILED'
   | 'FILE_ACCESS_DENIED'
   | 'DATABASE_LOCKED'
+  | 'UNSUPPORTED_FORMAT'
   | 'CORRUPTION'
   | 'CLOSED';
 
@@ -33,6 +38,10 @@ export interface ErrorDetails {
   readonly version?: number;
   /** Job the error is about. */
   readonly jobId?: string;
+  /** INVALID_TRANSITION: the stage the version is at. */
+  readonly from?: string;
+  /** INVALID_TRANSITION: the stage that was asked for. */
+  readonly to?: string;
   /** CORRUPTION: storage namespace (sublevel) of the bad record. */
   readonly namespace?: string;
   /** CORRUPTION: key of the bad record. */
@@ -51,6 +60,8 @@ export class ModelSqlError extends Error implements ErrorDetails {
   readonly model?: string;
   readonly version?: number;
   readonly jobId?: string;
+  readonly from?: string;
+  readonly to?: string;
   readonly namespace?: string;
   readonly key?: string;
   readonly path?: string;
@@ -85,6 +96,27 @@ export function versionArchived(model: string, version: number): ModelSqlError {
     `version ${version} of model '${model}' is archived; unarchive before use`,
     { model, version },
   );
+}
+
+/** `model 'spam' version 1 cannot move from dev to production: ...` */
+export function invalidTransition(model: string, version: number, from: string, to: string, why: string): ModelSqlError {
+  return new ModelSqlError(
+    'INVALID_TRANSITION',
+    `invalid transition for model '${model}' version ${version} from ${from} to ${to}: ${why}`,
+    { model, version, from, to },
+  );
+}
+
+/** `model 'spam' is retired` (or one of its versions). */
+export function retired(model: string, version?: number): ModelSqlError {
+  return version === undefined
+    ? new ModelSqlError('MODEL_RETIRED', `model '${model}' is retired`, { model })
+    : new ModelSqlError('VERSION_RETIRED', `version ${version} of model '${model}' is retired`, { model, version });
+}
+
+/** A tenant session asked to change a model it does not own (a global one). */
+export function permissionDenied(message: string, details: ErrorDetails = {}): ModelSqlError {
+  return new ModelSqlError('PERMISSION_DENIED', message, details);
 }
 
 /** A bad argument: wrong type, out of range, unknown option. */

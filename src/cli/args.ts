@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { OutputMode } from './format.js';
 
-export const USAGE = 'usage: modelsql [PATH | --memory] [-e SQL | -f FILE] [--json | --csv] [--trainers MODULE] [--timing]';
+export const USAGE = 'usage: modelsql [PATH | --memory] [-e SQL | -f FILE] [--json | --csv] [--trainers MODULE] [--tenant NAME] [--timing]';
 
 export const HELP = `${USAGE}
 
@@ -18,6 +18,9 @@ Options:
       --json            print each result as one JSON document per line
       --csv             print each result as CSV (header and rows)
       --trainers MODULE load trainer functions from the named exports of MODULE
+      --tenant NAME     act as tenant NAME (sees its own and global models, changes
+                        only its own); without it the session is global and may
+                        switch with SET TENANT 'name' / RESET TENANT
       --timing          print how long each statement took
   -h, --help            show this help and exit
   -v, --version         show the version and exit
@@ -35,6 +38,7 @@ export interface CliOptions {
   readonly file: string | null;
   readonly mode: OutputMode;
   readonly trainers: string | null;
+  readonly tenant: string | null;
   readonly timing: boolean;
 }
 
@@ -65,6 +69,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         json: { type: 'boolean' },
         csv: { type: 'boolean' },
         trainers: { type: 'string' },
+        tenant: { type: 'string' },
         timing: { type: 'boolean' },
       },
     });
@@ -77,6 +82,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (path !== null && values.memory) throw new UsageError('give either a PATH or --memory, not both');
   if (path === '') throw new UsageError('PATH must not be empty');
   if (values.execute !== undefined && values.file !== undefined) throw new UsageError('give either -e SQL or -f FILE, not both');
+  if (values.tenant === '') throw new UsageError('--tenant needs a tenant name');
   if (values.json && values.csv) throw new UsageError('give either --json or --csv, not both');
   return {
     help: values.help ?? false,
@@ -87,6 +93,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     file: values.file ?? null,
     mode: values.json ? 'json' : values.csv ? 'csv' : 'table',
     trainers: values.trainers ?? null,
+    tenant: values.tenant ?? null,
     timing: values.timing ?? false,
   };
 }

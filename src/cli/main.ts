@@ -82,6 +82,7 @@ async function run(options: CliOptions): Promise<number> {
   const openOptions: OpenOptions = {
     ...(options.memory ? { memory: true } : { path: options.path ?? DEFAULT_PATH }),
     createdBy: currentUser(),
+    ...(options.tenant === null ? {} : { tenant: options.tenant }),
     trainers,
     allowFileAccess: true,
   };

@@ -175,7 +175,9 @@ export async function startRepl(db: Database, options: ReplOptions): Promise<voi
   let interruptedEmpty = false;
   const prompt = (): void => {
     if (closed || quitting) return;
-    rl.setPrompt(buffer.length > 0 ? CONTINUATION_PROMPT : PROMPT);
+    // The prompt names the tenant, so nobody types into the wrong one after SET TENANT.
+    const main = db.tenant === null ? PROMPT : `modelsql[${db.tenant}]> `;
+    rl.setPrompt(buffer.length > 0 ? CONTINUATION_PROMPT.padStart(main.length) : main);
     rl.prompt();
   };
 

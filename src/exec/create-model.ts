@@ -9,6 +9,7 @@ import { parseJsonText } from '../store/json.js';
 import type { TrainSpec } from '../store/jobs.js';
 import type { RegisterVersionInput } from '../store/types.js';
 import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+import { bindSchema } from './schema.js';
 
 /** Option names `CREATE MODEL ... WITH (...)` accepts. */
 export const CREATE_MODEL_OPTIONS = [
@@ -23,6 +24,12 @@ export const CREATE_MODEL_OPTIONS = [
   'active',
   'trainer',
   'async',
+  'model_type',
+  'task',
+  'backend',
+  'base_model',
+  'base_version',
+  'config',
 ] as const;
 
 type OptionName = (typeof CREATE_MODEL_OPTIONS)[number];
@@ -45,6 +52,11 @@ function text(name: OptionName, value: unknown): string | null {
 function bool(name: OptionName, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   throw invalidArgument(`${name} must be TRUE or FALSE, got ${describeValue(value)}`);
+}
+
+function integer(name: OptionName, value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  throw invalidArgument(`${name} must be a whole number, got ${describeValue(value)}`);
 }
 
 function json(name: OptionName, value: unknown): unknown {
@@ -84,6 +96,13 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
     description: get('description') === undefined ? null : text('description', get('description')),
     active: get('active') === undefined ? true : bool('active', get('active')),
     parentVersion: node.fromVersion === null ? null : bindInteger(node.fromVersion, params, 'FROM VERSION'),
+    modelType: get('model_type') === undefined ? null : text('model_type', get('model_type')),
+    task: get('task') === undefined ? null : text('task', get('task')),
+    backend: get('backend') === undefined ? null : text('backend', get('backend')),
+    baseModel: get('base_model') === undefined ? null : text('base_model', get('base_model')),
+    baseVersion: get('base_version') === undefined || get('base_version') === null ? null : integer('base_version', get('base_version')),
+    config: get('config') === undefined ? null : json('config', get('config')),
+    schema: node.schema === null ? null : bindSchema(node.schema, params),
   };
   const hyperparams = get('hyperparams') === undefined ? null : json('hyperparams', get('hyperparams'));
   const metrics = get('metrics') === undefined ? null : json('metrics', get('metrics'));

@@ -10,6 +10,7 @@ import type { Registry } from '../store/registry.js';
 import { planCreateModel } from './create-model.js';
 import { fileAccessDenied, fileChunks } from './files.js';
 import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+import { bindSchema } from './schema.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
 import type { Row, VirtualTable } from './virtual-table.js';
@@ -28,8 +29,13 @@ export interface QueryResult {
 
 /** What the executor works against. */
 export interface ExecutionContext {
+  /** The registry as the session's tenant sees it. */
   readonly registry: Registry;
   readonly jobs: Jobs;
+  /** The session's tenant (null: global); jobs are scoped by it. */
+  readonly tenant: string | null;
+  /** `SET TENANT` / `RESET TENANT`: switches the session (refused for pinned sessions). */
+  readonly setTenant: (tenant: string | null) => void;
   readonly tables: ReadonlyMap<string, VirtualTable>;
   /** Whether `FILE 'path'` may read files (the CLI allows it; the library only when asked). */
   readonly allowFileAccess: boolean;
@@ -43,7 +49,7 @@ function result(command: string, rows: Row[]): QueryResult {
 
 /** Executes one statement. */
 export async function executeStatement(node: StatementNode, params: Params, context: ExecutionContext): Promise<QueryResult> {
-  const { registry, jobs } = context;
+  const { registry, jobs, tenant } = context;
   switch (node.kind) {
     case 'CreateModel': {
       const plan = planCreateModel(node, params);
@@ -56,21 +62,44 @@ export async function executeStatement(node: StatementNode, params: Params, cont
         const created = await registry.registerVersion(node.model, plan.input, { weights });
         return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);
       }
-      if (plan.spec.registration.parentVersion != null) {
-        // Checked now so a bad lineage fails the statement, not the job later.
-        await registry.getVersion(node.model, plan.spec.registration.parentVersion);
-      }
+      // Checked now so a bad lineage or schema fails the statement, not the job later.
+      const { baseVersion } = await registry.checkRegistration(node.model, plan.spec.registration);
+      // The lineage is what the base was when the statement ran, not when the job finishes.
+      const spec = { ...plan.spec, registration: { ...plan.spec.registration, baseVersion } };
       if (plan.async) {
-        const job = await jobs.enqueueTrain(node.model, plan.spec);
+        const job = await jobs.enqueueTrain(node.model, spec, tenant);
         return result('CREATE MODEL', [{ model: node.model, job_id: job.id, status: job.status }]);
       }
-      const { job, version } = await jobs.runInline(node.model, plan.spec, context.onProgress);
+      const { job, version } = await jobs.runInline(node.model, spec, tenant, context.onProgress);
       return result('CREATE MODEL', [{ model: version.model, version: version.version, active: version.active, sha256: version.sha256, job_id: job.id }]);
     }
     case 'UseVersion': {
       const version = bindInteger(node.version, params, 'VERSION');
       const { previous } = await registry.setActiveVersion(node.model, version);
       return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);
+    }
+    case 'ChangeStage': {
+      const version = bindInteger(node.version, params, 'VERSION');
+      const direction = node.direction === 'PROMOTE' ? 'promote' : 'demote';
+      const moved = await registry.changeStage(node.model, version, direction, node.stage);
+      return result('ALTER MODEL', [{ model: node.model, version, from_stage: moved.from, stage: moved.to, promoted_at: moved.promotedAt }]);
+    }
+    case 'RetireModel': {
+      const version = node.version === null ? undefined : bindInteger(node.version, params, 'VERSION');
+      const { changed, active } = await registry.retire(node.model, version);
+      return result('RETIRE MODEL', [{ model: node.model, version: version ?? null, retired: changed ? 1 : 0, active_version: active }]);
+    }
+    case 'SetTenant': {
+      const value = node.tenant === null ? null : bindValue(node.tenant, params);
+      if (node.tenant !== null && typeof value !== 'string') {
+        throw invalidArgument(`SET TENANT takes a tenant name string (RESET TENANT goes back to global), got ${describeValue(value)}`);
+      }
+      context.setTenant(value as string | null);
+      return result(node.tenant === null ? 'RESET TENANT' : 'SET TENANT', [{ tenant: value }]);
+    }
+    case 'LookupModel': {
+      const found = await registry.lookupSchema(bindSchema(node.schema, params));
+      return result('LOOKUP MODEL', [{ mode: found.mode, model: found.model, version: found.version, distance: found.distance }]);
     }
     case 'ArchiveModel': {
       if (node.version === null) {
@@ -87,7 +116,7 @@ export async function executeStatement(node: StatementNode, params: Params, cont
     case 'CancelJob': {
       const id = bindValue(node.jobId, params);
       if (typeof id !== 'string') throw invalidArgument(`CANCEL JOB takes a job id string, got ${describeValue(id)}`);
-      const job = await jobs.cancel(id);
+      const job = await jobs.cancel(id, tenant);
       return result('CANCEL JOB', [{ id: job.id, status: job.status }]);
     }
     case 'Select': {

@@ -8,7 +8,7 @@ import { ModelSqlError, invalidArgument } from '../errors.js';
 import type { ExpressionNode, OrderByNode, SelectNode } from '../parser/ast.js';
 import { columnsOf, compileCondition, hintValue, type ColumnResolver, type Predicate } from './expression.js';
 import { bindInteger, bindValue, type Params } from './params.js';
-import type { Row, VirtualTable } from './virtual-table.js';
+import type { Row, ScanHints, VirtualTable } from './virtual-table.js';
 
 /** Result of a SELECT: column names in output order, and rows keyed by those names in that order. */
 export interface SelectResult {
@@ -38,7 +38,8 @@ export async function runSelect(
   const order = node.orderBy.length > 0 ? node.orderBy : defaultOrder ?? [];
   // Unknown names first, in reading order, so a typo is reported as such rather than
   // as whatever type error it happens to cause.
-  for (const name of [...columns, ...columnsOf(node.where), ...order.map((o) => o.column.name)]) resolve(name);
+  const mentioned = new Set(columnsOf(node.where));
+  for (const name of [...columns, ...mentioned, ...order.map((o) => o.column.name)]) resolve(name);
 
   const predicate = node.where === null ? null : compileCondition(node.where, resolve, params);
   const limit = node.limit === null ? Infinity : bindInteger(node.limit, params, 'LIMIT', 0, Number.MAX_SAFE_INTEGER);
@@ -54,15 +55,15 @@ export async function runSelect(
   if (equals === null || limit === 0) return { columns, rows: [] };
 
   const rows = compare === null
-    ? await firstRows(table, equals, predicate, offset + limit)
-    : await sortedRows(table, equals, predicate, compare, offset + limit);
+    ? await firstRows(table, { equals, mentioned }, predicate, offset + limit)
+    : await sortedRows(table, { equals, mentioned }, predicate, compare, offset + limit);
   return { columns, rows: rows.slice(offset, offset + limit).map(project) };
 }
 
 /** Unordered scan: stops pulling (closing the table's iterator) once `wanted` rows passed. */
-async function firstRows(table: VirtualTable, equals: Map<string, unknown>, predicate: Predicate | null, wanted: number): Promise<Row[]> {
+async function firstRows(table: VirtualTable, hints: ScanHints, predicate: Predicate | null, wanted: number): Promise<Row[]> {
   const out: Row[] = [];
-  for await (const row of table.scan({ equals })) {
+  for await (const row of table.scan(hints)) {
     if (predicate !== null && predicate(row) !== true) continue;
     out.push(row);
     if (out.length >= wanted) break;
@@ -77,14 +78,14 @@ async function firstRows(table: VirtualTable, equals: Map<string, unknown>, pred
  */
 async function sortedRows(
   table: VirtualTable,
-  equals: Map<string, unknown>,
+  hints: ScanHints,
   predicate: Predicate | null,
   compare: (a: Row, b: Row) => number,
   wanted: number,
 ): Promise<Row[]> {
   let buffer: Row[] = [];
   const trimAt = Number.isFinite(wanted) ? Math.max(2 * wanted, 1024) : Infinity;
-  for await (const row of table.scan({ equals })) {
+  for await (const row of table.scan(hints)) {
     if (predicate !== null && predicate(row) !== true) continue;
     buffer.push(row);
     if (buffer.length >= trimAt) buffer = buffer.sort(compare).slice(0, wanted);

@@ -21,6 +21,9 @@ const DASHBOARD_COLUMNS: readonly ColumnDef[] = [
   { name: 'latest_version', type: 'integer' },
   { name: 'created_at', type: 'timestamp' },
   { name: 'updated_at', type: 'timestamp' },
+  { name: 'production_version', type: 'integer' },
+  { name: 'retired', type: 'boolean' },
+  { name: 'tenant', type: 'text' },
 ];
 
 const VERSION_COLUMNS: readonly ColumnDef[] = [
@@ -39,6 +42,19 @@ const VERSION_COLUMNS: readonly ColumnDef[] = [
   { name: 'created_at', type: 'timestamp' },
   { name: 'created_by', type: 'text' },
   { name: 'description', type: 'text' },
+  { name: 'stage', type: 'text' },
+  { name: 'promoted_at', type: 'timestamp' },
+  { name: 'retired', type: 'boolean' },
+  { name: 'model_type', type: 'text' },
+  { name: 'task', type: 'text' },
+  { name: 'backend', type: 'text' },
+  { name: 'base_model', type: 'text' },
+  { name: 'base_version', type: 'integer' },
+  { name: 'base_tenant', type: 'text' },
+  { name: 'config', type: 'json' },
+  { name: 'schema_hash', type: 'text' },
+  { name: 'schema', type: 'json' },
+  { name: 'tenant', type: 'text' },
 ];
 
 const JOB_COLUMNS: readonly ColumnDef[] = [
@@ -73,6 +89,9 @@ function summaryRow(s: ModelSummary): Row {
     latest_version: s.latestVersion,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
+    production_version: s.productionVersion,
+    retired: s.retired,
+    tenant: s.tenant,
   };
 }
 
@@ -93,6 +112,19 @@ function versionRow(v: ModelVersion): Row {
     created_at: v.createdAt,
     created_by: v.createdBy,
     description: v.description,
+    stage: v.stage,
+    promoted_at: v.promotedAt,
+    retired: v.retired,
+    model_type: v.modelType,
+    task: v.task,
+    backend: v.backend,
+    base_model: v.baseModel,
+    base_version: v.baseVersion,
+    base_tenant: v.baseTenant,
+    config: v.config,
+    schema_hash: v.schemaHash,
+    schema: v.schema,
+    tenant: v.tenant,
   };
 }
 
@@ -126,8 +158,17 @@ async function orEmpty<T>(lookup: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Builds the three virtual tables over one registry and job store. */
-export function createTables(registry: Registry, jobs: Jobs): ReadonlyMap<string, VirtualTable> {
+/**
+ * Retired models and versions are left out of listings unless the query asks about
+ * them by naming the `retired` column; a point lookup (one model's one version) always
+ * resolves, as lineage needs.
+ */
+function includeRetired(hints: ScanHints): boolean {
+  return hints.mentioned.has('retired');
+}
+
+/** Builds the three virtual tables over one session's registry view and the job store. */
+export function createTables(registry: Registry, jobs: Jobs, tenant: string | null): ReadonlyMap<string, VirtualTable> {
   const dashboard: VirtualTable = {
     name: 'ML_MODELS_DASHBOARD',
     columns: DASHBOARD_COLUMNS,
@@ -135,10 +176,10 @@ export function createTables(registry: Registry, jobs: Jobs): ReadonlyMap<string
       const name = hints.equals.get('name');
       if (typeof name === 'string') {
         const one = await orEmpty(() => registry.summary(name));
-        if (one) yield summaryRow(one);
+        if (one && (!one.retired || includeRetired(hints))) yield summaryRow(one);
         return;
       }
-      for (const summary of await registry.summaries()) yield summaryRow(summary);
+      for (const summary of await registry.summaries({ includeRetired: includeRetired(hints) })) yield summaryRow(summary);
     },
   };
   const versions: VirtualTable = {
@@ -147,13 +188,19 @@ export function createTables(registry: Registry, jobs: Jobs): ReadonlyMap<string
     async *scan(hints: ScanHints) {
       const model = hints.equals.get('model');
       const version = hints.equals.get('version');
+      const stage = hints.equals.get('stage');
       if (typeof model === 'string' && typeof version === 'number') {
         const one = await orEmpty(() => registry.getVersion(model, version));
         if (one) yield versionRow(one);
         return;
       }
       if (model !== undefined && typeof model !== 'string') return;
-      for await (const v of registry.scanVersions(model)) yield versionRow(v);
+      if (typeof model === 'string' && (stage === 'staging' || stage === 'production') && !includeRetired(hints)) {
+        // Stage index: "latest version at a stage" without reading the model's other versions.
+        for await (const v of registry.versionsAtStage(model, stage)) yield versionRow(v);
+        return;
+      }
+      for await (const v of registry.scanVersions(model, { includeRetired: includeRetired(hints) })) yield versionRow(v);
     },
   };
   const jobTable: VirtualTable = {
@@ -162,11 +209,11 @@ export function createTables(registry: Registry, jobs: Jobs): ReadonlyMap<string
     async *scan(hints: ScanHints) {
       const id = hints.equals.get('id');
       if (id !== undefined) {
-        const one = isJobId(id) ? await orEmpty(() => jobs.get(id)) : undefined;
+        const one = isJobId(id) ? await orEmpty(() => jobs.get(id, tenant)) : undefined;
         if (one) yield jobRow(one);
         return;
       }
-      for (const job of await jobs.list()) yield jobRow(job);
+      for (const job of await jobs.list(tenant)) yield jobRow(job);
     },
   };
   return new Map([dashboard, versions, jobTable].map((table) => [table.name, table]));

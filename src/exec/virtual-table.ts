@@ -23,6 +23,8 @@ export type Row = Record<string, unknown>;
 export interface ScanHints {
   /** column → the value it must equal (from top-level `AND`-ed `col = value` conditions). */
   readonly equals: ReadonlyMap<string, unknown>;
+  /** Every column the WHERE clause names (tables hide retired rows unless `retired` is named). */
+  readonly mentioned: ReadonlySet<string>;
 }
 
 /** A table the SELECT engine can query. */

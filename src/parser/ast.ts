@@ -98,12 +98,33 @@ export interface OptionNode {
   readonly value: ValueNode | FileNode;
 }
 
-/** `CREATE MODEL name [FROM VERSION n] [WITH (option = value, ...)]` */
+/**
+ * One field of a `SCHEMA (...)` list: `name KIND [NULL_RATE x] [CARDINALITY n]`.
+ * Field names keep their case (like model names); kinds are folded to lower case and
+ * checked by the executor, so an unknown kind is INVALID_ARGUMENT, not a syntax error.
+ */
+export interface SchemaFieldNode {
+  readonly kind: 'SchemaField';
+  readonly name: string;
+  readonly fieldKind: string;
+  readonly nullRate: ValueNode | null;
+  readonly cardinality: ValueNode | null;
+}
+
+/** `SCHEMA (field KIND, ...) [RECORD_COUNT n]`: the input schema a version was trained on. */
+export interface SchemaNode {
+  readonly kind: 'Schema';
+  readonly fields: readonly SchemaFieldNode[];
+  readonly recordCount: ValueNode | null;
+}
+
+/** `CREATE MODEL name [FROM VERSION n] [WITH (option = value, ...)] [SCHEMA (...) [RECORD_COUNT n]]` */
 export interface CreateModelNode {
   readonly kind: 'CreateModel';
   readonly model: string;
   readonly fromVersion: ValueNode | null;
   readonly options: readonly OptionNode[];
+  readonly schema: SchemaNode | null;
 }
 
 /** `ALTER MODEL name USE VERSION n` */
@@ -111,6 +132,41 @@ export interface UseVersionNode {
   readonly kind: 'UseVersion';
   readonly model: string;
   readonly version: ValueNode;
+}
+
+/** Lifecycle stages, in order. */
+export type StageName = 'dev' | 'staging' | 'production';
+
+/**
+ * `ALTER MODEL name VERSION n PROMOTE TO stage` / `... DEMOTE TO stage`. The grammar
+ * accepts any stage in either direction; the registry rejects moves that are not
+ * exactly one step the right way (INVALID_TRANSITION).
+ */
+export interface ChangeStageNode {
+  readonly kind: 'ChangeStage';
+  readonly model: string;
+  readonly version: ValueNode;
+  readonly direction: 'PROMOTE' | 'DEMOTE';
+  readonly stage: StageName;
+}
+
+/** `RETIRE MODEL name [VERSION n]`: soft retire of the model, or of one version. */
+export interface RetireModelNode {
+  readonly kind: 'RetireModel';
+  readonly model: string;
+  readonly version: ValueNode | null;
+}
+
+/** `SET TENANT 'name'` (tenant is the value) or `RESET TENANT` (tenant is null). */
+export interface SetTenantNode {
+  readonly kind: 'SetTenant';
+  readonly tenant: ValueNode | null;
+}
+
+/** `LOOKUP MODEL FOR SCHEMA (field KIND, ...) [RECORD_COUNT n]` */
+export interface LookupModelNode {
+  readonly kind: 'LookupModel';
+  readonly schema: SchemaNode;
 }
 
 /** `ARCHIVE MODEL name [VERSION n]`; `version` null archives every version. */
@@ -157,7 +213,11 @@ export interface SelectNode {
 export type StatementNode =
   | CreateModelNode
   | UseVersionNode
+  | ChangeStageNode
   | ArchiveModelNode
+  | RetireModelNode
+  | SetTenantNode
+  | LookupModelNode
   | UnarchiveModelNode
   | CancelJobNode
   | SelectNode;

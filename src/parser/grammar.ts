@@ -9,15 +9,23 @@ import { EmbeddedActionsParser, type IToken } from 'chevrotain';
 import type {
   ArchiveModelNode,
   CancelJobNode,
+  ChangeStageNode,
   ColumnNode,
   ComparisonNode,
   CreateModelNode,
   ExpressionNode,
   FileNode,
   LiteralNode,
+  LookupModelNode,
   OptionNode,
   OrderByNode,
+  ParameterNode,
+  RetireModelNode,
+  SchemaFieldNode,
+  SchemaNode,
   SelectNode,
+  SetTenantNode,
+  StageName,
   StatementNode,
   UnarchiveModelNode,
   UseVersionNode,
@@ -74,7 +82,11 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       { ALT: () => this.SUBRULE(this.alterModel) },
       { ALT: () => this.SUBRULE(this.archiveModel) },
       { ALT: () => this.SUBRULE(this.unarchiveModel) },
+      { ALT: () => this.SUBRULE(this.retireModel) },
       { ALT: () => this.SUBRULE(this.cancelJob) },
+      { ALT: () => this.SUBRULE(this.setTenant) },
+      { ALT: () => this.SUBRULE(this.resetTenant) },
+      { ALT: () => this.SUBRULE(this.lookupModel) },
       { ALT: () => this.SUBRULE(this.select) },
     ]),
   );
@@ -99,7 +111,11 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       });
       this.CONSUME(t.RParen);
     });
-    return { kind: 'CreateModel', model, fromVersion, options };
+    let schema: SchemaNode | null = null;
+    this.OPTION3(() => {
+      schema = this.SUBRULE(this.schemaClause);
+    });
+    return { kind: 'CreateModel', model, fromVersion, options, schema };
   });
 
   readonly withOption = this.RULE('withOption', (): OptionNode => {
@@ -119,15 +135,47 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     return { kind: 'File', path: this.SUBRULE(this.value) };
   });
 
-  readonly alterModel = this.RULE('alterModel', (): UseVersionNode => {
+  /** `ALTER MODEL m USE VERSION n` or `ALTER MODEL m VERSION n (PROMOTE | DEMOTE) TO stage`. */
+  readonly alterModel = this.RULE('alterModel', (): UseVersionNode | ChangeStageNode => {
     this.CONSUME(t.Alter);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
-    this.CONSUME(t.Use);
-    this.CONSUME(t.Version);
-    const version = this.SUBRULE(this.value);
-    return { kind: 'UseVersion', model, version };
+    return this.OR([
+      {
+        ALT: (): UseVersionNode => {
+          this.CONSUME(t.Use);
+          this.CONSUME(t.Version);
+          const version = this.SUBRULE(this.value);
+          return { kind: 'UseVersion', model, version };
+        },
+      },
+      {
+        ALT: (): ChangeStageNode => {
+          this.CONSUME2(t.Version);
+          const version = this.SUBRULE2(this.value);
+          const direction = this.OR2([
+            { ALT: () => (this.CONSUME(t.Promote), 'PROMOTE' as const) },
+            { ALT: () => (this.CONSUME(t.Demote), 'DEMOTE' as const) },
+          ]);
+          this.CONSUME(t.To);
+          const stage = this.SUBRULE(this.stage);
+          return { kind: 'ChangeStage', model, version, direction, stage };
+        },
+      },
+    ]);
   });
+
+  /**
+   * Every stage is accepted after both PROMOTE and DEMOTE: whether a move is legal
+   * depends on the version's current stage, which only the registry knows.
+   */
+  readonly stage = this.RULE('stage', (): StageName =>
+    this.OR([
+      { ALT: () => (this.CONSUME(t.Dev), 'dev' as const) },
+      { ALT: () => (this.CONSUME(t.Staging), 'staging' as const) },
+      { ALT: () => (this.CONSUME(t.Production), 'production' as const) },
+    ]),
+  );
 
   readonly archiveModel = this.RULE('archiveModel', (): ArchiveModelNode => {
     this.CONSUME(t.Archive);
@@ -150,11 +198,124 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     return { kind: 'UnarchiveModel', model, version };
   });
 
+  /** `RETIRE MODEL m [VERSION n]`; without a version the whole model is retired. */
+  readonly retireModel = this.RULE('retireModel', (): RetireModelNode => {
+    this.CONSUME(t.Retire);
+    this.CONSUME(t.Model);
+    const model = this.SUBRULE(this.modelName);
+    let version: ValueNode | null = null;
+    this.OPTION(() => {
+      this.CONSUME(t.Version);
+      version = this.SUBRULE(this.value);
+    });
+    return { kind: 'RetireModel', model, version };
+  });
+
   readonly cancelJob = this.RULE('cancelJob', (): CancelJobNode => {
     this.CONSUME(t.Cancel);
     this.CONSUME(t.Job);
     const jobId = this.SUBRULE(this.value);
     return { kind: 'CancelJob', jobId };
+  });
+
+  /**
+   * `SET TENANT 'name'` or `SET TENANT $n`. Only a string can name a tenant, so other
+   * literals are refused here, where the error can point at them.
+   */
+  readonly setTenant = this.RULE('setTenant', (): SetTenantNode => {
+    this.CONSUME(t.SetKeyword);
+    this.CONSUME(t.Tenant);
+    const tenant = this.OR([
+      { ALT: () => this.SUBRULE(this.parameter) },
+      { ALT: () => this.SUBRULE(this.stringLiteral) },
+    ]);
+    return { kind: 'SetTenant', tenant };
+  });
+
+  /** `RESET TENANT`: a SetTenant node with a null tenant, so the executor has one statement to handle. */
+  readonly resetTenant = this.RULE('resetTenant', (): SetTenantNode => {
+    this.CONSUME(t.Reset);
+    this.CONSUME(t.Tenant);
+    return { kind: 'SetTenant', tenant: null };
+  });
+
+  /** `LOOKUP MODEL FOR SCHEMA (...) [RECORD_COUNT n]` */
+  readonly lookupModel = this.RULE('lookupModel', (): LookupModelNode => {
+    this.CONSUME(t.Lookup);
+    this.CONSUME(t.Model);
+    this.CONSUME(t.For);
+    const schema = this.SUBRULE(this.schemaClause);
+    return { kind: 'LookupModel', schema };
+  });
+
+  // -------------------------------------------------------------------------
+  // Schemas, shared by CREATE MODEL and LOOKUP MODEL
+
+  /** `SCHEMA (field kind [stats], ...) [RECORD_COUNT n]` */
+  readonly schemaClause = this.RULE('schemaClause', (): SchemaNode => {
+    this.CONSUME(t.Schema);
+    this.CONSUME(t.LParen);
+    const fields: SchemaFieldNode[] = [];
+    this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => fields.push(this.SUBRULE(this.schemaField)) });
+    this.CONSUME(t.RParen);
+    let recordCount: ValueNode | null = null;
+    this.OPTION(() => {
+      this.CONSUME(t.RecordCount);
+      recordCount = this.SUBRULE(this.value);
+    });
+    return { kind: 'Schema', fields, recordCount };
+  });
+
+  /** `name kind [NULL_RATE x] [CARDINALITY n]`, the two statistics in either order. */
+  readonly schemaField = this.RULE('schemaField', (): SchemaFieldNode => {
+    const name = this.SUBRULE(this.fieldName);
+    const fieldKind = this.SUBRULE(this.fieldKind);
+    let nullRate: ValueNode | null = null;
+    let cardinality: ValueNode | null = null;
+    // Both orders spelled out rather than a loop: a repeated statistic is then an
+    // ordinary syntax error whose `expected` list names what may still follow.
+    this.OPTION(() =>
+      this.OR([
+        {
+          ALT: () => {
+            nullRate = this.SUBRULE(this.nullRate);
+            this.OPTION2(() => (cardinality = this.SUBRULE(this.cardinality)));
+          },
+        },
+        {
+          ALT: () => {
+            cardinality = this.SUBRULE2(this.cardinality);
+            this.OPTION3(() => (nullRate = this.SUBRULE2(this.nullRate)));
+          },
+        },
+      ]),
+    );
+    return { kind: 'SchemaField', name, fieldKind, nullRate, cardinality };
+  });
+
+  readonly nullRate = this.RULE('nullRate', (): ValueNode => {
+    this.CONSUME(t.NullRate);
+    return this.SUBRULE(this.value);
+  });
+
+  readonly cardinality = this.RULE('cardinality', (): ValueNode => {
+    this.CONSUME(t.Cardinality);
+    return this.SUBRULE(this.value);
+  });
+
+  /** Field names keep their case, like model names (a separate rule so completion does not offer models). */
+  readonly fieldName = this.RULE('fieldName', (): string => {
+    const raw = this.SUBRULE(this.identifier);
+    return this.ACTION(() => raw.text);
+  });
+
+  /**
+   * Kinds are a closed vocabulary the executor checks, matched case-insensitively
+   * even when quoted (like option names); quoting only lets odd spellings through.
+   */
+  readonly fieldKind = this.RULE('fieldKind', (): string => {
+    const raw = this.SUBRULE(this.identifier);
+    return this.ACTION(() => raw.text.toLowerCase());
   });
 
   readonly select = this.RULE('select', (): SelectNode => {
@@ -328,25 +489,20 @@ export class ModelSqlParser extends EmbeddedActionsParser {
   /** A literal or `$n`: what options, versions, job ids and LIMIT/OFFSET take. */
   readonly value = this.RULE('value', (): ValueNode =>
     this.OR([
-      {
-        ALT: () => {
-          const token = this.CONSUME(t.Parameter);
-          const index = this.ACTION(() => Number(token.image.slice(1)));
-          return { kind: 'Parameter', index };
-        },
-      },
+      { ALT: () => this.SUBRULE(this.parameter) },
       { ALT: () => this.SUBRULE(this.literal) },
     ]),
   );
 
+  readonly parameter = this.RULE('parameter', (): ParameterNode => {
+    const token = this.CONSUME(t.Parameter);
+    const index = this.ACTION(() => Number(token.image.slice(1)));
+    return { kind: 'Parameter', index };
+  });
+
   readonly literal = this.RULE('literal', (): LiteralNode => {
     const value = this.OR([
-      {
-        ALT: () => {
-          const token = this.CONSUME(t.StringLiteral);
-          return this.ACTION(() => unquoteString(token.image));
-        },
-      },
+      { ALT: () => this.SUBRULE(this.stringLiteral).value },
       { ALT: () => this.SUBRULE(this.number) },
       {
         ALT: () => {
@@ -358,6 +514,12 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       { ALT: () => (this.CONSUME(t.False), false) },
       { ALT: () => (this.CONSUME(t.Null), null) },
     ]);
+    return { kind: 'Literal', value };
+  });
+
+  readonly stringLiteral = this.RULE('stringLiteral', (): LiteralNode & { value: string } => {
+    const token = this.CONSUME(t.StringLiteral);
+    const value = this.ACTION(() => unquoteString(token.image));
     return { kind: 'Literal', value };
   });
 

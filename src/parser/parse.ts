@@ -67,7 +67,8 @@ function describeToken(token: IToken): string {
 }
 
 function describeExpected(name: string): string {
-  return /^[A-Za-z ]+$/.test(name) ? name : `'${name}'`;
+  // Keywords such as NULL_RATE read as words, not as punctuation to be quoted.
+  return /^[A-Za-z_ ]+$/.test(name) ? name : `'${name}'`;
 }
 
 function listWords(words: readonly string[]): string {

@@ -6,7 +6,7 @@
  * exactly where precedence would otherwise reshape the tree.
  */
 import { invalidArgument } from '../errors.js';
-import type { ExpressionNode, StatementNode, ValueNode } from './ast.js';
+import type { ExpressionNode, SchemaNode, StatementNode, ValueNode } from './ast.js';
 import { RESERVED_WORDS } from './tokens.js';
 
 const reserved = new Set<string>(RESERVED_WORDS);
@@ -117,12 +117,25 @@ export function printExpression(node: ExpressionNode): string {
   return printAt(node, OR);
 }
 
+function printSchema(schema: SchemaNode): string {
+  if (schema.fields.length === 0) throw invalidArgument('cannot print SCHEMA with no fields');
+  const fields = schema.fields.map((f) => {
+    let field = `${printName(f.name, keepCase)} ${printName(f.fieldKind, lower)}`;
+    if (f.nullRate) field += ` NULL_RATE ${printValue(f.nullRate)}`;
+    if (f.cardinality) field += ` CARDINALITY ${printValue(f.cardinality)}`;
+    return field;
+  });
+  const recordCount = schema.recordCount ? ` RECORD_COUNT ${printValue(schema.recordCount)}` : '';
+  return `SCHEMA (${fields.join(', ')})${recordCount}`;
+}
+
 /**
  * Print a statement as canonical SQL (upper-case keywords, no trailing `;`) that
  * parses back to a deep-equal AST.
  *
  * @throws ModelSqlError INVALID_ARGUMENT for ASTs no SQL text can express (a
- * non-finite number, an empty name, an empty column or IN list, `$0`).
+ * non-finite number, an empty name, an empty column, IN or SCHEMA list, `$0`, a
+ * tenant that is neither a string nor a parameter).
  */
 export function printStatement(node: StatementNode): string {
   switch (node.kind) {
@@ -135,10 +148,24 @@ export function printStatement(node: StatementNode): string {
         );
         sql += ` WITH (${options.join(', ')})`;
       }
+      if (node.schema) sql += ` ${printSchema(node.schema)}`;
       return sql;
     }
     case 'UseVersion':
       return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printValue(node.version)}`;
+    case 'ChangeStage':
+      return `ALTER MODEL ${printName(node.model, keepCase)} VERSION ${printValue(node.version)} ${node.direction} TO ${node.stage.toUpperCase()}`;
+    case 'RetireModel':
+      return `RETIRE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printValue(node.version)}` : ''}`;
+    case 'SetTenant': {
+      if (node.tenant === null) return 'RESET TENANT';
+      if (node.tenant.kind === 'Literal' && typeof node.tenant.value !== 'string') {
+        throw invalidArgument('cannot print SET TENANT with a value that is not a string or a parameter');
+      }
+      return `SET TENANT ${printValue(node.tenant)}`;
+    }
+    case 'LookupModel':
+      return `LOOKUP MODEL FOR ${printSchema(node.schema)}`;
     case 'ArchiveModel':
       return `ARCHIVE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printValue(node.version)}` : ''}`;
     case 'UnarchiveModel':

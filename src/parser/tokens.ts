@@ -54,6 +54,8 @@ export const RESERVED_WORDS = [
 /** Keywords that still work as plain names (model, column, table and option names). */
 export const NON_RESERVED_KEYWORDS = [
   'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
+  'PROMOTE', 'DEMOTE', 'TO', 'DEV', 'STAGING', 'PRODUCTION', 'RETIRE', 'SET', 'RESET', 'TENANT',
+  'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -86,10 +88,30 @@ export const Unarchive = keyword('UNARCHIVE', false);
 export const Cancel = keyword('CANCEL', false);
 export const Job = keyword('JOB', false);
 export const File = keyword('FILE', false);
+export const Promote = keyword('PROMOTE', false);
+export const Demote = keyword('DEMOTE', false);
+export const To = keyword('TO', false);
+export const Dev = keyword('DEV', false);
+export const Staging = keyword('STAGING', false);
+export const Production = keyword('PRODUCTION', false);
+export const Retire = keyword('RETIRE', false);
+// Not `Set`: an export of that name would shadow the global Set in this module.
+export const SetKeyword = keyword('SET', false);
+export const Reset = keyword('RESET', false);
+export const Tenant = keyword('TENANT', false);
+export const Lookup = keyword('LOOKUP', false);
+export const For = keyword('FOR', false);
+export const Schema = keyword('SCHEMA', false);
+// NULL_RATE outranks the reserved NULL only because longer keywords are tried first (see allTokens).
+export const NullRate = keyword('NULL_RATE', false);
+export const Cardinality = keyword('CARDINALITY', false);
+export const RecordCount = keyword('RECORD_COUNT', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
   With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
+  Promote, Demote, To, Dev, Staging, Production, Retire, SetKeyword, Reset, Tenant, Lookup, For, Schema, NullRate,
+  Cardinality, RecordCount,
 ];
 
 // ---------------------------------------------------------------------------

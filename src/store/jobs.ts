@@ -21,6 +21,8 @@ export interface TrainerContext {
   readonly jobId: string;
   /** The model the new version will belong to. */
   readonly model: string;
+  /** The tenant that owns the model, or null for a global one. */
+  readonly tenant: string | null;
   /** `hyperparams` from the statement (parsed JSON), or null. */
   readonly hyperparams: unknown;
   /** Fires when the job is cancelled (or the registry closes with `abortJobs`). */
@@ -54,6 +56,8 @@ export interface Job {
   readonly id: string;
   readonly kind: JobRecord['kind'];
   readonly target: string;
+  /** Tenant of the session that created the job (null: global). */
+  readonly tenant: string | null;
   readonly status: JobRecord['status'];
   readonly progress: number;
   readonly createdAt: Date;
@@ -110,36 +114,36 @@ export class Jobs {
     this.wake();
   }
 
-  /** Queues a train job for `model`; returns at once. */
-  async enqueueTrain(model: string, spec: TrainSpec): Promise<Job> {
-    const job = await this.newJob(model, spec, 'queued');
+  /** Queues a train job for `model` of `tenant` (null: global); returns at once. */
+  async enqueueTrain(model: string, spec: TrainSpec, tenant: string | null): Promise<Job> {
+    const job = await this.newJob(model, spec, 'queued', tenant);
     this.wake();
     return job;
   }
 
   /** Runs a train job inline and returns the version it produced (JOB_FAILED if the trainer threw). */
-  async runInline(model: string, spec: TrainSpec, onProgress?: (percent: number) => void): Promise<{ job: Job; version: RegisteredVersion }> {
+  async runInline(model: string, spec: TrainSpec, tenant: string | null, onProgress?: (percent: number) => void): Promise<{ job: Job; version: RegisteredVersion }> {
     const trainer = this.trainers.get(spec.trainer);
     if (!trainer) throw this.unknownTrainer(spec.trainer);
-    const job = await this.newJob(model, spec, 'running');
+    const job = await this.newJob(model, spec, 'running', tenant);
     await this.execute(job.id, trainer, onProgress);
-    const finished = await this.get(job.id);
+    const finished = await this.get(job.id, tenant);
     if (finished.status !== 'completed' || finished.version === null) {
       throw new ModelSqlError('JOB_FAILED', `train job ${job.id} for model '${model}' ${finished.status}: ${finished.error ?? 'no result'}`, { jobId: job.id, model });
     }
-    const version = await this.registry.getVersion(model, finished.version);
+    const version = await this.registry.withTenant(tenant).getVersion(model, finished.version);
     return { job: finished, version: { model, version: version.version, active: version.active, sha256: version.sha256 } };
   }
 
   /**
    * Cancels a job. Queued: it never runs. Running: its trainer sees the abort signal and
    * its result is discarded. Cancelling a cancelled job is a no-op; completed and failed
-   * jobs never change.
+   * jobs never change. Jobs of other tenants do not exist for the caller (UNKNOWN_JOB).
    */
-  async cancel(id: string): Promise<Job> {
+  async cancel(id: string, tenant: string | null): Promise<Job> {
     const job = await this.locks.run(id, async () => {
       const epoch = this.queue.epoch;
-      const job = await this.require(id, true);
+      const job = await this.require(id, tenant);
       if (job.status === 'cancelled') return job;
       if (job.status === 'completed' || job.status === 'failed') {
         throw invalidArgument(`job ${id} is already ${job.status} and can no longer be cancelled`, { jobId: id });
@@ -152,15 +156,18 @@ export class Jobs {
     return toJob(job);
   }
 
-  /** One job. */
-  async get(id: string): Promise<Job> {
-    return toJob(await this.require(id, true));
+  /** One job of `tenant` (null: the global session's jobs). */
+  async get(id: string, tenant: string | null): Promise<Job> {
+    return toJob(await this.require(id, tenant));
   }
 
-  /** Every job, oldest first. Cost is O(jobs). */
-  async list(): Promise<Job[]> {
+  /** Every job of `tenant` (null: the global session's), oldest first. Cost is O(jobs). */
+  async list(tenant: string | null): Promise<Job[]> {
     const jobs: Job[] = [];
-    for await (const [key, raw] of this.level.jobs.iterator()) jobs.push(toJob(decodeJob(raw, key)));
+    for await (const [key, raw] of this.level.jobs.iterator()) {
+      const job = decodeJob(raw, key);
+      if (job.tenant === tenant) jobs.push(toJob(job));
+    }
     return jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
@@ -196,7 +203,7 @@ export class Jobs {
 
   // ---- internals ------------------------------------------------------------------
 
-  private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running'): Promise<Job> {
+  private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running', tenant: string | null): Promise<Job> {
     const specText = toJsonText(spec, 'job spec');
     const epoch = this.queue.epoch;
     // Strictly increasing creation times keep the queue first-in, first-out.
@@ -206,7 +213,7 @@ export class Jobs {
     const job: JobRecord = {
       id, kind: 'train', target: model, status, progress: 0, createdAt,
       startedAt: status === 'running' ? createdAt : null, finishedAt: null, error: null,
-      spec: specText, metrics: null, version: null,
+      spec: specText, metrics: null, version: null, tenant,
     };
     await this.queue.submit([this.jobOp(job), { type: 'put', sublevel: this.level.jobQueue, key: jobQueueKey(createdAt, id), value: id }], epoch);
     return toJob(job);
@@ -281,7 +288,7 @@ export class Jobs {
     };
     let result: TrainerResult;
     try {
-      result = await trainer({ jobId: id, model: job.target, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
+      result = await trainer({ jobId: id, model: job.target, tenant: job.tenant, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
       if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
     } catch (error) {
       // Aborted by close({ abortJobs }): leave it running so the next open requeues it.
@@ -296,7 +303,7 @@ export class Jobs {
       if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
       try {
         const metricsText = result.metrics === undefined || result.metrics === null ? null : toJsonText(result.metrics, 'trainer metrics');
-        await this.registry.registerVersion(
+        await this.registry.withTenant(job.tenant).registerVersion(
           job.target,
           { ...spec.registration, weights: result.weights ?? null, artifact: result.artifact ?? spec.registration.artifact ?? null, metrics: result.metrics ?? null, hyperparams: result.hyperparams ?? spec.hyperparams },
           {
@@ -333,14 +340,21 @@ export class Jobs {
     });
   }
 
-  private async require(id: string, userFacing = false): Promise<JobRecord> {
+  /**
+   * Reads a job. For a caller (`tenant` given, null meaning the global session) a job
+   * of another tenant is UNKNOWN_JOB, worded exactly like a missing one; for the worker
+   * (`tenant` undefined) a missing job the queue names is CORRUPTION.
+   */
+  private async require(id: string, tenant?: string | null): Promise<JobRecord> {
+    const userFacing = tenant !== undefined;
     if (userFacing && !isJobId(id)) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${String(id)}' (job ids are 32 hex characters)`, { jobId: String(id) });
     const raw = await this.queue.readLatest(this.level.jobs, jobKey(id));
-    if (raw === undefined) {
+    const job = raw === undefined ? undefined : decodeJob(raw, jobKey(id));
+    if (job === undefined || (userFacing && job.tenant !== tenant)) {
       if (userFacing) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${id}'`, { jobId: id });
       throw new ModelSqlError('CORRUPTION', `job queue names job '${id}' but namespace '${NS.jobs}' has no such key`, { namespace: NS.jobQueue, key: id });
     }
-    return decodeJob(raw, jobKey(id));
+    return job;
   }
 
   private unknownTrainer(name: string): ModelSqlError {
@@ -366,6 +380,7 @@ function toJob(job: JobRecord): Job {
     id: job.id,
     kind: job.kind,
     target: job.target,
+    tenant: job.tenant,
     status: job.status,
     progress: job.progress,
     createdAt: new Date(job.createdAt),

@@ -10,8 +10,12 @@
  *   jobs            <32 hex id>                               → job record
  *   job_queue       <created_at, 15 digits>:<id>              → id of a queued/running job
  *
- * `<tenant>` is empty for global models; a later issue makes identity tenant-qualified
- * by filling it in (tenant names are never empty, so the two cannot collide).
+ *   version_stages  <tenant>:<name>:<stage>:<version>          → '' (staging and production only)
+ *   schema_*        see schema-index.ts
+ *   meta            format                                     → storage format number
+ *
+ * `<tenant>` is empty for global models and the escaped tenant name otherwise (tenant
+ * names are never empty, so the two cannot collide): identity is (tenant, name).
  * Zero-padded numbers make versions iterate in numeric order (2 before 10).
  */
 
@@ -38,15 +42,44 @@ export function validateModelName(name: unknown): string {
   return name;
 }
 
-function escapeSegment(segment: string): string {
+/**
+ * Checks a tenant name: the same rules as model names (non-empty, at most
+ * {@link MAX_NAME_LENGTH}, well-formed Unicode).
+ */
+export function validateTenantName(tenant: unknown): string {
+  if (typeof tenant !== 'string' || tenant.length === 0) throw invalidArgument('tenant must be a non-empty string');
+  if (tenant.length > MAX_NAME_LENGTH) throw invalidArgument(`tenant name is ${tenant.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
+  if (LONE_SURROGATE.test(tenant)) throw invalidArgument('tenant name is not well-formed Unicode (lone surrogate)');
+  return tenant;
+}
+
+/** Range of every model head (and, in model_versions, every version) of one tenant scope ('' = global). */
+export function scopeRange(scope: string): { gt: string; lt: string } {
+  return { gt: `${scope}:`, lt: `${scope};` };
+}
+
+/** Stage index key: `<model key>:<stage>:<version>`. */
+export function stageKey(model: string, stage: string, version: number): string {
+  return `${model}:${stage}:${pad(version, 10)}`;
+}
+
+/** Range of one model's stage index entries at `stage`, in version order. */
+export function stageRange(model: string, stage: string): { gt: string; lt: string } {
+  return { gt: `${model}:${stage}:`, lt: `${model}:${stage};` };
+}
+
+/** Escapes `%` and `:` so a segment can sit between `:` separators. */
+export function escapeSegment(segment: string): string {
   return segment.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
 }
 
-function unescapeSegment(segment: string): string {
+/** Inverse of {@link escapeSegment}. */
+export function unescapeSegment(segment: string): string {
   return segment.replace(/%3A|%25/g, (c) => (c === '%25' ? '%' : ':'));
 }
 
-function pad(n: number, width: number): string {
+/** Zero-pads a whole number so keys sort numerically. */
+export function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 

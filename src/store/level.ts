@@ -26,6 +26,14 @@ export interface Level {
   readonly uploads: TextSublevel;
   readonly jobs: TextSublevel;
   readonly jobQueue: TextSublevel;
+  /** Stage index: `<model key>:<stage>:<version>` → '' (latest version at a stage without a scan). */
+  readonly stages: TextSublevel;
+  /** Schema token postings (see schema-index.ts). */
+  readonly schemaTokens: TextSublevel;
+  /** Schema fingerprint entries per version (see schema-index.ts). */
+  readonly fingerprints: TextSublevel;
+  /** Store-wide facts, e.g. the storage format. */
+  readonly meta: TextSublevel;
   /** Folder on disk, or `null` in memory. */
   readonly path: string | null;
 }
@@ -66,6 +74,10 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     uploads: text(NS.uploads),
     jobs: text(NS.jobs),
     jobQueue: text(NS.jobQueue),
+    stages: text(NS.stages),
+    schemaTokens: text(NS.schemaTokens),
+    fingerprints: text(NS.fingerprints),
+    meta: text(NS.meta),
     path,
   };
 }

@@ -2,6 +2,12 @@
  * Stored record shapes and their codec. Records are JSON text; decoding checks every
  * field so a damaged record surfaces as CORRUPTION (naming namespace and key) instead
  * of a wrong answer.
+ *
+ * Schema evolution: a field added after format 1 has a default, used when a record
+ * written by an older modelsql lacks it (the record is upgraded on read, never
+ * rewritten in bulk). A missing field without a default, or any field of the wrong
+ * type, is still CORRUPTION. The folder's format number lives in the `meta` namespace;
+ * a folder written by a newer format is refused at open rather than misread.
  */
 
 import { corruption } from '../errors.js';
@@ -14,7 +20,19 @@ export const NS = {
   uploads: 'uploads',
   jobs: 'jobs',
   jobQueue: 'job_queue',
+  stages: 'version_stages',
+  schemaTokens: 'schema_tokens',
+  fingerprints: 'schema_fingerprints',
+  meta: 'meta',
 } as const;
+
+/** Storage format this code writes (see the module comment). Format 1 had no stages, tenants, retire, catalog or schemas. */
+export const STORE_FORMAT = 2;
+
+/** Lifecycle stages in promotion order. */
+export const STAGES = ['dev', 'staging', 'production'] as const;
+/** A lifecycle stage. */
+export type Stage = (typeof STAGES)[number];
 
 /** Per-model head: what allocation and the dashboard need, without touching versions. */
 export interface HeadRecord {
@@ -23,9 +41,13 @@ export interface HeadRecord {
   readonly archived: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Soft-retired: hidden from the dashboard and default listings, still resolvable. */
+  readonly retired: boolean;
+  /** The most recently registered version at stage `production`, or null. */
+  readonly production: number | null;
 }
 
-/** One immutable model version (only `archived` ever changes). */
+/** One immutable model version (only `archived`, `retired`, `stage` and `promotedAt` ever change). */
 export interface VersionRecord {
   readonly archived: boolean;
   readonly sha256: string | null;
@@ -45,6 +67,23 @@ export interface VersionRecord {
   readonly description: string | null;
   /** The train job that produced this version, if any. */
   readonly jobId: string | null;
+  readonly stage: Stage;
+  /** Time of the last promotion or demotion, or null while still at `dev` since registration. */
+  readonly promotedAt: number | null;
+  readonly retired: boolean;
+  /** Catalog metadata (jammi): free text except `task`, which is one of the known tasks. */
+  readonly modelType: string | null;
+  readonly task: string | null;
+  readonly backend: string | null;
+  /** Lineage to another model: its head key (tenant-qualified) and version. */
+  readonly baseModel: string | null;
+  readonly baseVersion: number | null;
+  /** Canonical JSON text of backend configuration, or null. */
+  readonly config: string | null;
+  /** Canonical JSON text of the input schema (see fingerprint.ts), or null. */
+  readonly schema: string | null;
+  /** Hex SHA-256 schema fingerprint, or null without a schema. */
+  readonly schemaHash: string | null;
 }
 
 /** Job kinds, as in the RedDB seed. */
@@ -74,19 +113,27 @@ export interface JobRecord {
   /** Canonical JSON text of the result metrics, once completed. */
   readonly metrics: string | null;
   readonly version: number | null;
+  /** Tenant of the session that created the job (null: global). Only that tenant sees it. */
+  readonly tenant: string | null;
 }
 
 type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?';
+/** A field's type, plus the value a format-1 record gets when it lacks the field. */
+type FieldSpec = FieldType | { readonly type: FieldType; readonly since: 2; readonly default: unknown };
 
-const HEAD_FIELDS: Record<keyof HeadRecord, FieldType> = {
+const added = (type: FieldType, value: unknown): FieldSpec => ({ type, since: 2, default: value });
+
+const HEAD_FIELDS: Record<keyof HeadRecord, FieldSpec> = {
   active: 'number?',
   latest: 'number',
   archived: 'number',
   createdAt: 'number',
   updatedAt: 'number',
+  retired: added('boolean', false),
+  production: added('number?', null),
 };
 
-const VERSION_FIELDS: Record<keyof VersionRecord, FieldType> = {
+const VERSION_FIELDS: Record<keyof VersionRecord, FieldSpec> = {
   archived: 'boolean',
   sha256: 'string?',
   sizeBytes: 'number?',
@@ -102,9 +149,20 @@ const VERSION_FIELDS: Record<keyof VersionRecord, FieldType> = {
   createdBy: 'string?',
   description: 'string?',
   jobId: 'string?',
+  stage: added('string', 'dev'),
+  promotedAt: added('number?', null),
+  retired: added('boolean', false),
+  modelType: added('string?', null),
+  task: added('string?', null),
+  backend: added('string?', null),
+  baseModel: added('string?', null),
+  baseVersion: added('number?', null),
+  config: added('string?', null),
+  schema: added('string?', null),
+  schemaHash: added('string?', null),
 };
 
-const JOB_FIELDS: Record<keyof JobRecord, FieldType> = {
+const JOB_FIELDS: Record<keyof JobRecord, FieldSpec> = {
   id: 'string',
   kind: 'string',
   target: 'string',
@@ -117,6 +175,7 @@ const JOB_FIELDS: Record<keyof JobRecord, FieldType> = {
   spec: 'string',
   metrics: 'string?',
   version: 'number?',
+  tenant: added('string?', null),
 };
 
 const JOB_KINDS: readonly string[] = ['train', 'backfill', 'feature_refresh', 'drift_compute'];
@@ -138,7 +197,7 @@ function fieldOk(value: unknown, type: FieldType): boolean {
 }
 
 /** Field checks as a list, built once per record type (decoding is on every scan's hot path). */
-type FieldList = readonly (readonly [string, FieldType])[];
+type FieldList = readonly (readonly [string, FieldSpec])[];
 
 const HEAD_FIELD_LIST: FieldList = Object.entries(HEAD_FIELDS);
 const VERSION_FIELD_LIST: FieldList = Object.entries(VERSION_FIELDS);
@@ -156,8 +215,11 @@ function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldLi
     throw corruption(namespace, key, 'value is not a JSON object');
   }
   const record = parsed as Record<string, unknown>;
-  for (const [field, type] of fields) {
-    if (!fieldOk(record[field], type)) {
+  for (const [field, spec] of fields) {
+    let value = record[field];
+    if (value === undefined && typeof spec === 'object') value = record[field] = spec.default;
+    const type = typeof spec === 'object' ? spec.type : spec;
+    if (!fieldOk(value, type)) {
       throw corruption(namespace, key, `field '${field}' should be ${type.replace('?', ' or null')}`);
     }
   }
@@ -176,7 +238,9 @@ export function decodeHead(raw: unknown, key: string): HeadRecord {
 
 /** Decodes a version record or throws CORRUPTION. */
 export function decodeVersion(raw: unknown, key: string): VersionRecord {
-  return decode<VersionRecord>(raw, NS.versions, key, VERSION_FIELD_LIST);
+  const record = decode<VersionRecord>(raw, NS.versions, key, VERSION_FIELD_LIST);
+  if (!(STAGES as readonly string[]).includes(record.stage)) throw corruption(NS.versions, key, `unknown stage '${record.stage}'`);
+  return record;
 }
 
 /** Decodes a job record or throws CORRUPTION. */

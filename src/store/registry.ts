@@ -1,6 +1,13 @@
 /**
- * The model registry: immutable, monotonically numbered versions per model and one
- * movable active pointer. SQL and the typed API both land here.
+ * The model registry: immutable, monotonically numbered versions per model, one
+ * movable active pointer, lifecycle stages, soft retire, and schema fingerprints.
+ * SQL and the typed API both land here.
+ *
+ * Identity is (tenant, name). A `Registry` is a session view bound to one tenant (or
+ * to none: global). It sees its own models and the global ones, its own shadowing a
+ * global one of the same name, and it changes only its own; other tenants' models do
+ * not exist for it. Views made by {@link Registry.withTenant} share one store, one set
+ * of locks and one commit queue.
  *
  * Writes to one model run under that model's lock and commit as one unit through the
  * {@link CommitQueue}; the per-model head record makes allocation O(1) and the
@@ -9,22 +16,30 @@
 
 import { createHash } from 'node:crypto';
 import { Blobs, type StoredBlob } from './blobs.js';
-import { ModelSqlError, invalidArgument, unknownModel, unknownVersion, versionArchived } from '../errors.js';
+import { ModelSqlError, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type WriteOp } from './commit-queue.js';
+import { decodeFingerprint, normalizeSchema, type SchemaInput } from './fingerprint.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   MAX_VERSION,
+  escapeSegment,
   modelKey,
   parseModelKey,
   parseVersionKey,
+  scopeRange,
+  stageKey,
+  stageRange,
   validateModelName,
+  validateTenantName,
   versionKey,
   versionRange,
 } from './keys.js';
 import type { Level, TextSublevel } from './level.js';
-import { toJsonText } from './json.js';
-import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from './records.js';
-import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion } from './types.js';
+import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type Stage, type VersionRecord } from './records.js';
+import { SchemaIndex } from './schema-index.js';
+import { checkTransition, type StageDirection } from './stages.js';
+import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
+import { checkVersionNumber, prepareVersion } from './version-input.js';
 
 /** What a read sees: committed state, or also the unflushed writes (writers holding the model's lock). */
 type View = 'committed' | 'latest';
@@ -39,39 +54,78 @@ export interface RegistrationHooks {
   readonly extraOps?: (version: number) => readonly WriteOp[];
 }
 
+/** Options of listings: retired models and versions are left out unless asked for. */
+export interface ListOptions {
+  readonly includeRetired?: boolean;
+}
+
+/** What every view of one store shares. */
+interface Shared {
+  readonly level: Level;
+  readonly queue: CommitQueue;
+  readonly locks: KeyedMutex;
+  readonly blobs: Blobs;
+  readonly index: SchemaIndex;
+  readonly defaultActor: string | null;
+}
+
+/** A model as this session resolved it. */
+interface Resolved {
+  readonly key: string;
+  readonly head: HeadRecord;
+}
+
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function optionalString(value: unknown, what: string): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw invalidArgument(`${what} must be text`);
-  return value;
+function malformedKey(namespace: string, key: string): ModelSqlError {
+  return new ModelSqlError('CORRUPTION', `malformed key '${key}' in namespace '${namespace}'`, { namespace, key });
 }
 
-function checkVersionNumber(version: unknown): number {
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
-    throw invalidArgument(`version must be a whole number from 1 to ${MAX_VERSION}, got ${String(version)}`);
-  }
-  return version;
-}
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** The registry over one opened store. */
+/** The registry over one opened store, as one tenant (or the global session) sees it. */
 export class Registry {
-  private readonly locks = new KeyedMutex();
-  private readonly blobs: Blobs;
+  private readonly shared: Shared;
+  /** The tenant this view acts as; null for the global session. */
+  readonly tenant: string | null;
 
   /**
    * @param level the opened store
    * @param queue group commit shared with the job store
    * @param defaultActor `created_by` when a registration names none
    */
-  constructor(
-    private readonly level: Level,
-    readonly queue: CommitQueue,
-    private readonly defaultActor: string | null,
-  ) {
-    this.blobs = new Blobs(level, queue);
+  constructor(level: Level, queue: CommitQueue, defaultActor: string | null);
+  /** @internal a view of an existing registry (see {@link withTenant}) */
+  constructor(shared: Shared, tenant: string | null);
+  constructor(levelOrShared: Level | Shared, queueOrTenant: CommitQueue | string | null, defaultActor?: string | null) {
+    if (queueOrTenant instanceof CommitQueue) {
+      const level = levelOrShared as Level;
+      this.shared = {
+        level,
+        queue: queueOrTenant,
+        locks: new KeyedMutex(),
+        blobs: new Blobs(level, queueOrTenant),
+        index: new SchemaIndex(level),
+        defaultActor: defaultActor ?? null,
+      };
+      this.tenant = null;
+    } else {
+      this.shared = levelOrShared as Shared;
+      this.tenant = queueOrTenant;
+    }
+  }
+
+  /** The commit queue (shared by every view and the job store). */
+  get queue(): CommitQueue {
+    return this.shared.queue;
+  }
+
+  /** A view of the same store acting as `tenant` (null: global). */
+  withTenant(tenant: string | null): Registry {
+    if (tenant !== null) validateTenantName(tenant);
+    return tenant === this.tenant ? this : new Registry(this.shared, tenant);
   }
 
   /**
@@ -79,45 +133,57 @@ export class Registry {
    * `hooks.weights`), so a large file is never held in memory whole.
    */
   uploadWeights(source: AsyncIterable<Uint8Array>): Promise<StoredBlob> {
-    return this.blobs.upload(source);
+    return this.shared.blobs.upload(source);
   }
 
   /** Deletes uploads a crash left unreferenced; run once at open. Returns how many. */
   recoverUploads(): Promise<number> {
-    return this.blobs.recover();
+    return this.shared.blobs.recover();
   }
 
   // ---- writes ---------------------------------------------------------------------
 
   /**
    * Registers the next version of `model` (highest so far + 1; the model is created by
-   * its first version). It becomes active unless `input.active === false`.
+   * its first version). It becomes active unless `input.active === false`. A tenant
+   * session always writes its own model, which then shadows a global one of that name.
    */
   async registerVersion(model: string, input: RegisterVersionInput, hooks: RegistrationHooks = {}): Promise<RegisteredVersion> {
     try {
       return await this.register(model, input, hooks);
     } catch (error) {
       // An uploaded blob this registration would have referenced is now garbage.
-      if (hooks.weights) await this.blobs.discard(hooks.weights.blob).catch(() => undefined);
+      if (hooks.weights) await this.shared.blobs.discard(hooks.weights.blob).catch(() => undefined);
       throw error;
     }
   }
 
   private async register(model: string, input: RegisterVersionInput, hooks: RegistrationHooks): Promise<RegisteredVersion> {
     validateModelName(model);
-    const prepared = this.prepareVersion(input, hooks.jobId ?? null, hooks.weights);
-    const key = modelKey(model);
-    const { version, active, durable } = await this.locks.run(key, async () => {
-      const epoch = this.queue.epoch;
+    const { fields, fingerprint } = prepareVersion(input, { jobId: hooks.jobId ?? null, uploaded: hooks.weights, defaultActor: this.shared.defaultActor });
+    const { level, queue, blobs } = this.shared;
+    // Copied before the first await: the caller may reuse its buffer once query() returns.
+    let blob: StoredBlob | null = hooks.weights ?? null;
+    let weightOps: readonly WriteOp[] = [];
+    if (hooks.weights) weightOps = blobs.commitOps(hooks.weights.blob);
+    else if (input.weights) ({ blob, ops: weightOps } = blobs.inline(input.weights));
+    const base = await this.resolveBase(input);
+
+    const key = modelKey(model, this.tenant);
+    const { version, active, durable } = await this.shared.locks.run(key, async () => {
+      const epoch = queue.epoch;
       const head = await this.readHead(key, 'latest');
+      if (head?.retired) throw retired(model);
       const latest = head?.latest ?? 0;
       if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
-      if (prepared.record.parentVersion !== null && prepared.record.parentVersion > latest) {
+      if (fields.parentVersion !== null && fields.parentVersion > latest) {
         if (!head) throw unknownModel(model);
-        throw unknownVersion(model, prepared.record.parentVersion);
+        throw unknownVersion(model, fields.parentVersion);
       }
       const version = latest + 1;
-      const now = Date.now();
+      // Strictly increasing per model, so "newest by created_at" never ties (and never
+      // runs backwards with the clock): the issue's latest-at-stage query relies on it.
+      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
       const makeActive = input.active !== false;
       const newHead: HeadRecord = {
         active: makeActive ? version : (head?.active ?? null),
@@ -125,36 +191,89 @@ export class Registry {
         archived: head?.archived ?? 0,
         createdAt: head?.createdAt ?? now,
         updatedAt: now,
+        retired: false,
+        production: head?.production ?? null,
       };
-      const vKey = versionKey(key, version);
+      const record: VersionRecord = {
+        ...fields,
+        sha256: blob?.sha256 ?? null,
+        sizeBytes: blob?.sizeBytes ?? null,
+        blob: blob?.blob ?? null,
+        chunks: blob?.chunks ?? 0,
+        baseModel: base?.key ?? null,
+        baseVersion: base?.version ?? null,
+        createdAt: now,
+      };
       const ops: WriteOp[] = [
-        { type: 'put', sublevel: this.level.versions, key: vKey, value: encodeRecord({ ...prepared.record, createdAt: now }) },
-        { type: 'put', sublevel: this.level.models, key, value: encodeRecord(newHead) },
+        { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord(record) },
+        this.headOp(key, newHead),
+        ...weightOps,
       ];
-      ops.push(...prepared.weightOps);
+      if (fingerprint) ops.push(...this.shared.index.addOps({ modelKey: key, version, createdAt: now }, fingerprint));
       if (hooks.extraOps) ops.push(...hooks.extraOps(version));
-      return { version, active: newHead.active === version, durable: this.queue.submit(ops, epoch) };
+      return { version, active: newHead.active === version, durable: queue.submit(ops, epoch) };
     });
     await durable;
-    return { model, version, active, sha256: prepared.record.sha256 };
+    return { model, version, active, sha256: blob?.sha256 ?? null };
+  }
+
+  /**
+   * Checks now what a train job will register later (catalog fields, schema, lineage,
+   * and that the model may take a new version), so a bad statement fails before a job
+   * is queued. The weights come from the trainer, so they are not required here.
+   * Returns the base version the lineage resolves to now, for the job to pin.
+   */
+  async checkRegistration(model: string, input: RegisterVersionInput): Promise<{ baseVersion: number | null }> {
+    validateModelName(model);
+    const { fields } = prepareVersion({ ...input, artifact: input.artifact ?? 'checked-later' }, { jobId: null, uploaded: undefined, defaultActor: null });
+    const base = await this.resolveBase(input);
+    const head = await this.readHead(modelKey(model, this.tenant), 'latest');
+    if (head?.retired) throw retired(model);
+    if (fields.parentVersion !== null && fields.parentVersion > (head?.latest ?? 0)) {
+      throw head ? unknownVersion(model, fields.parentVersion) : unknownModel(model);
+    }
+    return { baseVersion: base?.version ?? null };
   }
 
   /** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
   async setActiveVersion(model: string, version: number): Promise<{ previous: number | null }> {
     checkVersionNumber(version);
-    const key = modelKey(model);
-    const { previous, durable } = await this.locks.run(key, async () => {
-      const epoch = this.queue.epoch;
-      const { head, record } = await this.readVersionRecord(model, version, 'latest');
+    return this.mutate(model, async (key, head) => {
+      if (head.retired) throw retired(model);
+      const record = await this.readRecord(model, key, head, version, 'latest');
+      if (record.retired) throw retired(model, version);
       if (record.archived) throw versionArchived(model, version);
-      const ops: WriteOp[] = [];
-      if (head.active !== version) {
-        ops.push(this.headOp(key, { ...head, active: version, updatedAt: Date.now() }));
-      }
-      return { previous: head.active, durable: ops.length > 0 ? this.queue.submit(ops, epoch) : undefined };
+      const ops = head.active === version ? [] : [this.headOp(key, { ...head, active: version, updatedAt: Date.now() })];
+      return { result: { previous: head.active }, ops };
     });
-    await durable;
-    return { previous };
+  }
+
+  /**
+   * Moves one version exactly one stage up (`promote`) or down (`demote`); anything
+   * else is INVALID_TRANSITION. Records the time of the move. Stages never touch the
+   * active pointer.
+   */
+  async changeStage(model: string, version: number, direction: StageDirection, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }> {
+    checkVersionNumber(version);
+    return this.mutate(model, async (key, head) => {
+      const record = await this.readRecord(model, key, head, version, 'latest');
+      if (direction === 'promote') {
+        if (head.retired) throw retired(model);
+        if (record.retired) throw retired(model, version);
+        if (record.archived) throw versionArchived(model, version);
+      }
+      const refused = checkTransition(model, version, record.stage, direction, to);
+      if (refused) throw refused;
+      const now = Date.now();
+      const { level } = this.shared;
+      const ops: WriteOp[] = [{ type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, stage: to, promotedAt: now }) }];
+      // The stage index holds non-retired versions at staging and production only.
+      if (record.stage !== 'dev') ops.push({ type: 'del', sublevel: level.stages, key: stageKey(key, record.stage, version) });
+      if (to !== 'dev' && !record.retired) ops.push({ type: 'put', sublevel: level.stages, key: stageKey(key, to, version), value: '' });
+      const production = await this.productionAfter(key, head, version, to);
+      ops.push(this.headOp(key, { ...head, production, updatedAt: now }));
+      return { result: { from: record.stage, to, promotedAt: new Date(now) }, ops };
+    });
   }
 
   /**
@@ -172,124 +291,220 @@ export class Registry {
 
   /** Archives every version of `model` in one unit; returns how many were newly archived. */
   async archiveModel(model: string): Promise<{ archived: number; active: number | null }> {
-    const key = modelKey(model);
-    const { archived, durable } = await this.locks.run(key, async () => {
-      const epoch = this.queue.epoch;
-      const head = await this.requireHead(model, key, 'latest');
+    return this.mutate(model, async (key, head) => {
+      const { level, queue } = this.shared;
       // Versions queued by earlier statements must be on disk before we iterate them.
-      await this.queue.idle();
+      await queue.idle();
       const ops: WriteOp[] = [];
-      for await (const [vKey, raw] of this.level.versions.iterator(versionRange(key))) {
+      let archived = 0;
+      for await (const [vKey, raw] of level.versions.iterator(versionRange(key))) {
         const record = decodeVersion(raw, vKey);
-        if (!record.archived) {
-          ops.push({ type: 'put', sublevel: this.level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
-        }
+        if (record.archived) continue;
+        archived++;
+        ops.push({ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
+        ops.push(...this.indexOps(key, parseVersionKey(vKey)!.version, record, 'remove'));
       }
-      if (ops.length === 0) return { archived: 0, durable: undefined };
-      ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + ops.length, updatedAt: Date.now() }));
-      return { archived: ops.length - 1, durable: this.queue.submit(ops, epoch) };
+      if (archived === 0) return { result: { archived: 0, active: null }, ops: [] };
+      ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: Date.now() }));
+      return { result: { archived, active: null }, ops };
     });
-    await durable;
-    return { archived, active: null };
+  }
+
+  /**
+   * Soft-retires a whole model (`version` undefined) or one version. Retired things
+   * vanish from the dashboard and default listings but still resolve by name and
+   * version, so lineage keeps working; a retired model cannot be served, changed
+   * (beyond archiving) or given new versions. Retiring twice changes nothing.
+   * Retiring the active version clears the pointer.
+   */
+  async retire(model: string, version?: number): Promise<{ changed: boolean; active: number | null }> {
+    if (version !== undefined) checkVersionNumber(version);
+    return this.mutate<{ changed: boolean; active: number | null }>(model, async (key, head) => {
+      const now = Date.now();
+      if (version === undefined) {
+        if (head.retired) return { result: { changed: false, active: head.active }, ops: [] };
+        return { result: { changed: true, active: head.active }, ops: [this.headOp(key, { ...head, retired: true, updatedAt: now })] };
+      }
+      const record = await this.readRecord(model, key, head, version, 'latest');
+      if (record.retired) return { result: { changed: false, active: head.active }, ops: [] };
+      const { level } = this.shared;
+      const ops: WriteOp[] = [
+        { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, retired: true }) },
+        ...this.indexOps(key, version, record, 'remove'),
+      ];
+      if (record.stage !== 'dev') ops.push({ type: 'del', sublevel: level.stages, key: stageKey(key, record.stage, version) });
+      const production = head.production === version ? await this.productionAfter(key, head, version, 'dev') : head.production;
+      const active = head.active === version ? null : head.active;
+      ops.push(this.headOp(key, { ...head, active, production, updatedAt: now }));
+      return { result: { changed: true, active }, ops };
+    });
   }
 
   // ---- reads ----------------------------------------------------------------------
 
-  /** One version (without weights). */
+  /** One version (without weights); retired ones resolve too. */
   async getVersion(model: string, version: number): Promise<ModelVersion> {
-    const { record, head, vKey } = await this.readVersionRecord(model, version);
-    return this.toModelVersion(model, version, record, head, vKey);
+    checkVersionNumber(version);
+    const { key, head } = await this.resolve(model);
+    const record = await this.readRecord(model, key, head, version, 'committed');
+    return this.toModelVersion(key, model, version, record, head);
   }
 
-  /** The active version, or `null` when no version is active. */
+  /** The active version, or `null` when none is active. A retired model is MODEL_RETIRED. */
   async getActive(model: string): Promise<ModelVersion | null> {
-    const head = await this.requireHead(model, modelKey(model));
-    return head.active === null ? null : this.getVersion(model, head.active);
+    const { key, head } = await this.resolve(model);
+    if (head.retired) throw retired(model);
+    if (head.active === null) return null;
+    const record = await this.readRecord(model, key, head, head.active, 'committed');
+    return this.toModelVersion(key, model, head.active, record, head);
   }
 
-  /** Every version of `model`, oldest first. Cost is O(versions of this model). */
+  /** Every version of `model` (retired ones included: the model is named), oldest first. O(versions of this model). */
   async listVersions(model: string): Promise<ModelVersion[]> {
-    const key = modelKey(model);
-    await this.requireHead(model, key);
+    await this.resolve(model);
     const out: ModelVersion[] = [];
-    for await (const version of this.scanVersions(model)) out.push(version);
+    for await (const version of this.scanVersions(model, { includeRetired: true })) out.push(version);
     return out;
   }
 
-  /** One summary per model, ordered by name. Cost is O(models). */
-  async summaries(): Promise<ModelSummary[]> {
+  /** One summary per visible model, ordered by name; retired models only when asked. Cost is O(models). */
+  async summaries(options: ListOptions = {}): Promise<ModelSummary[]> {
     const out: ModelSummary[] = [];
-    for await (const [key, raw] of this.level.models.iterator()) {
-      const id = parseModelKey(key);
-      if (!id) throw new ModelSqlError('CORRUPTION', `malformed key '${key}' in namespace '${NS.models}'`, { namespace: NS.models, key });
-      out.push(toSummary(id.name, decodeHead(raw, key)));
+    for (const { key, head, name } of await this.visibleHeads()) {
+      if (head.retired && !options.includeRetired) continue;
+      out.push(toSummary(name, parseModelKey(key)!.tenant, head));
     }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return out.sort(byName);
   }
 
-  /** Summary of one model. */
+  /** Summary of one model (retired models resolve too). */
   async summary(model: string): Promise<ModelSummary> {
-    return toSummary(model, await this.requireHead(model, modelKey(model)));
+    const { key, head } = await this.resolve(model);
+    return toSummary(model, parseModelKey(key)!.tenant, head);
   }
 
   /**
-   * Versions of one model (or of every model when `model` is undefined), in model-key
-   * then version order. Unknown model yields nothing.
+   * Versions of one model (or of every visible model when `model` is undefined), in
+   * model-key then version order; retired ones only when asked. Unknown model yields nothing.
    */
-  async *scanVersions(model?: string): AsyncGenerator<ModelVersion> {
-    const heads = new Map<string, HeadRecord>();
-    let range = {};
+  async *scanVersions(model?: string, options: ListOptions = {}): AsyncGenerator<ModelVersion> {
     if (model !== undefined) {
-      const key = modelKey(model);
-      const head = await this.readHead(key);
-      if (!head) return;
-      heads.set(key, head);
-      range = versionRange(key);
-    } else {
-      for await (const [key, raw] of this.level.models.iterator()) heads.set(key, decodeHead(raw, key));
+      const found = await this.tryResolve(model);
+      if (found && (!found.head.retired || options.includeRetired)) yield* this.modelVersions(found.key, model, found.head, versionRange(found.key), options);
+      return;
     }
-    // Rows of one model are contiguous: parse its key once, not once per version.
-    let lastKey: string | undefined;
-    let lastName: string | undefined;
-    for await (const [vKey, raw] of this.level.versions.iterator(range)) {
-      const parsed = parseVersionKey(vKey);
-      const head = parsed && heads.get(parsed.model);
-      if (parsed && parsed.model !== lastKey) {
-        lastKey = parsed.model;
-        lastName = parseModelKey(parsed.model)?.name;
-      }
-      const id = parsed && lastName !== undefined ? { name: lastName } : undefined;
-      if (!parsed || !id) throw new ModelSqlError('CORRUPTION', `malformed key '${vKey}' in namespace '${NS.versions}'`, { namespace: NS.versions, key: vKey });
-      if (!head) {
-        // A model created after we read the heads is not part of this scan; a version
-        // with no head at all is damage, and is reported.
-        if ((await this.readHead(parsed.model)) === undefined) {
-          throw new ModelSqlError('CORRUPTION', `version record '${vKey}' in namespace '${NS.versions}' has no model head in '${NS.models}'`, { namespace: NS.versions, key: vKey });
+    const visible = await this.visibleHeads();
+    const heads = new Map(visible.map((v) => [v.key, v]));
+    const ownNames = new Set(this.tenant === null ? [] : visible.filter((v) => !v.key.startsWith(':')).map((v) => v.name));
+    for (const scope of this.scopes()) {
+      // One pass over the scope's versions; rows of one model are contiguous.
+      let lastKey: string | undefined;
+      let skip = false;
+      for await (const [vKey, raw] of this.shared.level.versions.iterator(scopeRange(scope))) {
+        const parsed = parseVersionKey(vKey);
+        if (!parsed) throw malformedKey(NS.versions, vKey);
+        if (parsed.model !== lastKey) {
+          lastKey = parsed.model;
+          const target = heads.get(parsed.model);
+          skip = target === undefined ? await this.skipUnlisted(parsed.model, vKey, ownNames) : target.head.retired && !options.includeRetired;
         }
-        continue;
+        if (skip) continue;
+        const { head, name } = heads.get(parsed.model)!;
+        if (parsed.version > head.latest) continue; // registered after we read the head
+        const record = decodeVersion(raw, vKey);
+        if (record.retired && !options.includeRetired) continue;
+        yield this.toModelVersion(parsed.model, name, parsed.version, record, head);
       }
-      if (parsed.version > head.latest) continue; // registered after we read the head
-      yield this.toModelVersion(id.name, parsed.version, decodeVersion(raw, vKey), head, vKey);
     }
+  }
+
+  private async *modelVersions(key: string, name: string, head: HeadRecord, range: { gt: string; lt: string }, options: ListOptions): AsyncGenerator<ModelVersion> {
+    for await (const [vKey, raw] of this.shared.level.versions.iterator(range)) {
+      const parsed = parseVersionKey(vKey);
+      if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
+      if (parsed.version > head.latest) break; // registered after we read the head
+      const record = decodeVersion(raw, vKey);
+      if (record.retired && !options.includeRetired) continue;
+      yield this.toModelVersion(key, name, parsed.version, record, head);
+    }
+  }
+
+  /**
+   * Versions met in a scan whose model was not among the heads read first: a global
+   * model the session's own shadows, or one created since, is skipped; a version with
+   * no head at all is damage, and is reported.
+   */
+  private async skipUnlisted(model: string, vKey: string, ownNames: ReadonlySet<string>): Promise<true> {
+    const id = parseModelKey(model);
+    if (!id) throw malformedKey(NS.versions, vKey);
+    if (id.tenant === null && ownNames.has(id.name)) return true;
+    if ((await this.readHead(model)) === undefined) {
+      throw new ModelSqlError('CORRUPTION', `version record '${vKey}' in namespace '${NS.versions}' has no model head in '${NS.models}'`, { namespace: NS.versions, key: vKey });
+    }
+    return true;
+  }
+
+  /**
+   * Versions of one model at `stage` (staging or production), in version order (or newest first), from the
+   * stage index: O(versions at that stage), not O(versions). Retired versions are never
+   * in the index, and a retired model yields nothing. `dev` is not indexed (every version starts there); it yields nothing.
+   */
+  async *versionsAtStage(model: string, stage: Stage, options: { newestFirst?: boolean } = {}): AsyncGenerator<ModelVersion> {
+    const found = await this.tryResolve(model);
+    // A retired model keeps its index entries (retiring is O(1)); it is hidden here instead.
+    if (!found || found.head.retired || stage === 'dev') return;
+    const { key, head } = found;
+    for await (const sKey of this.shared.level.stages.keys({ ...stageRange(key, stage), reverse: options.newestFirst === true })) {
+      const version = Number(sKey.slice(sKey.lastIndexOf(':') + 1));
+      if (!Number.isInteger(version) || version < 1) throw malformedKey(NS.stages, sKey);
+      if (version > head.latest) continue;
+      const record = await this.readRecord(model, key, head, version, 'committed');
+      yield this.toModelVersion(key, model, version, record, head);
+    }
+  }
+
+  /**
+   * How a pipeline should start on data with this schema: `warm_load` on an exact
+   * fingerprint match, `warm_start` when the nearest is within 0.25, else `cold_start`.
+   * Archived and retired versions, retired models and models this session cannot see
+   * are never candidates; an own model shadows a global one of the same name.
+   */
+  async lookupSchema(schema: SchemaInput): Promise<SchemaLookup> {
+    const fingerprint = normalizeSchema(schema);
+    const outcome = await this.shared.index.lookup(fingerprint, this.scopes(), async (key: string) => {
+      const head = await this.readHead(key);
+      if (!head || head.retired) return false;
+      const id = parseModelKey(key);
+      if (!id) throw malformedKey(NS.fingerprints, key);
+      if (id.tenant === null && this.tenant !== null) return (await this.readHead(modelKey(id.name, this.tenant))) === undefined;
+      return true;
+    });
+    if (outcome.mode === 'cold_start') return { mode: 'cold_start', model: null, version: null, distance: null };
+    const name = parseModelKey(outcome.modelKey)!.name;
+    return outcome.mode === 'warm_load'
+      ? { mode: 'warm_load', model: name, version: outcome.version, distance: 0 }
+      : { mode: 'warm_start', model: name, version: outcome.version, distance: outcome.distance };
   }
 
   /** The stored weights chunks of one version, in order, unchecked (callers verify the hash). */
   async *weightsChunks(model: string, version: number): AsyncGenerator<Uint8Array> {
-    const { record } = await this.readVersionRecord(model, version);
-    if (record.blob !== null) yield* this.blobs.chunks(record.blob);
+    const { key, head } = await this.resolve(model);
+    const record = await this.readRecord(model, key, head, checkVersionNumber(version), 'committed');
+    if (record.blob !== null) yield* this.shared.blobs.chunks(record.blob);
   }
 
   /** The weights of one version, checked against their stored SHA-256 and size. */
   async readWeights(model: string, version: number): Promise<Uint8Array> {
-    const { record: meta, vKey } = await this.readVersionRecord(model, version);
+    const { key, head } = await this.resolve(model);
+    const meta = await this.readRecord(model, key, head, checkVersionNumber(version), 'committed');
     if (meta.sha256 === null || meta.blob === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this.blobs.chunks(meta.blob)) chunks.push(chunk);
+    for await (const chunk of this.shared.blobs.chunks(meta.blob)) chunks.push(chunk);
     const bytes = Buffer.concat(chunks);
     if (bytes.length !== meta.sizeBytes || sha256Hex(bytes) !== meta.sha256) {
       throw new ModelSqlError(
         'CORRUPTION',
-        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${meta.blob}', version record '${vKey}')`,
+        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${meta.blob}', version record '${versionKey(key, version)}')`,
         { namespace: NS.weights, key: meta.blob, model, version },
       );
     }
@@ -298,101 +513,150 @@ export class Registry {
 
   // ---- internals ------------------------------------------------------------------
 
-  private prepareVersion(
-    input: RegisterVersionInput,
-    jobId: string | null,
-    uploaded?: StoredBlob,
-  ): { record: VersionRecord; weightOps: readonly WriteOp[] } {
-    if (typeof input !== 'object' || input === null) throw invalidArgument('registration input must be an object');
-    const weights = input.weights ?? null;
-    if (weights !== null && !(weights instanceof Uint8Array)) throw invalidArgument('weights must be a Uint8Array or Buffer');
-    const artifact = optionalString(input.artifact, 'artifact');
-    if (weights === null && artifact === null && !uploaded) {
-      throw invalidArgument('a model version needs weights or an artifact');
-    }
-    if (input.active !== undefined && typeof input.active !== 'boolean') throw invalidArgument('active must be TRUE or FALSE');
-    const parentVersion = input.parentVersion === undefined || input.parentVersion === null ? null : checkVersionNumber(input.parentVersion);
-    let blob: StoredBlob | null = null;
-    let weightOps: WriteOp[] = [];
-    if (uploaded) {
-      blob = uploaded;
-      weightOps = this.blobs.commitOps(uploaded.blob);
-    } else if (weights !== null) {
-      ({ blob, ops: weightOps } = this.blobs.inline(weights));
-    }
-    const record: VersionRecord = {
-      archived: false,
-      sha256: blob?.sha256 ?? null,
-      sizeBytes: blob?.sizeBytes ?? null,
-      blob: blob?.blob ?? null,
-      chunks: blob?.chunks ?? 0,
-      artifact,
-      hyperparams: input.hyperparams === undefined || input.hyperparams === null ? null : toJsonText(input.hyperparams, 'hyperparams'),
-      metrics: input.metrics === undefined || input.metrics === null ? null : toJsonText(input.metrics, 'metrics'),
-      trainingSql: optionalString(input.trainingSql, 'training_sql'),
-      trainingDataHash: optionalString(input.trainingDataHash, 'training_data_hash'),
-      parentVersion,
-      createdAt: 0,
-      createdBy: optionalString(input.createdBy, 'created_by') ?? this.defaultActor,
-      description: optionalString(input.description, 'description'),
-      jobId,
-    };
-    return { record, weightOps };
+  /**
+   * Runs a change to one of this session's own models under its lock and commits the
+   * ops `work` returns as one unit. A tenant naming a global model gets
+   * PERMISSION_DENIED; a name it cannot see at all is UNKNOWN_MODEL.
+   */
+  private async mutate<T>(model: string, work: (key: string, head: HeadRecord) => Promise<{ result: T; ops: readonly WriteOp[] }>): Promise<T> {
+    validateModelName(model);
+    const key = modelKey(model, this.tenant);
+    const { queue, locks } = this.shared;
+    const { result, durable } = await locks.run(key, async () => {
+      const epoch = queue.epoch;
+      const head = await this.readHead(key, 'latest');
+      if (!head) {
+        if (this.tenant !== null && (await this.readHead(modelKey(model, null), 'latest'))) {
+          throw permissionDenied(`model '${model}' is global; tenant '${this.tenant}' can change only its own models`, { model });
+        }
+        throw unknownModel(model);
+      }
+      const { result, ops } = await work(key, head);
+      return { result, durable: ops.length > 0 ? queue.submit(ops, epoch) : undefined };
+    });
+    await durable;
+    return result;
   }
 
   private async setArchived(model: string, version: number, archived: boolean): Promise<{ changed: boolean; active: number | null }> {
     checkVersionNumber(version);
-    const key = modelKey(model);
-    const result = await this.locks.run(key, async () => {
-      const epoch = this.queue.epoch;
-      const { head, record } = await this.readVersionRecord(model, version, 'latest');
-      if (record.archived === archived) return { changed: false, active: head.active, durable: undefined };
+    return this.mutate<{ changed: boolean; active: number | null }>(model, async (key, head) => {
+      const record = await this.readRecord(model, key, head, version, 'latest');
+      if (record.archived === archived) return { result: { changed: false, active: head.active }, ops: [] };
       const active = archived && head.active === version ? null : head.active;
       const ops: WriteOp[] = [
-        { type: 'put', sublevel: this.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
+        { type: 'put', sublevel: this.shared.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
+        ...this.indexOps(key, version, record, archived ? 'remove' : 'add'),
         this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: Date.now() }),
       ];
-      return { changed: true, active, durable: this.queue.submit(ops, epoch) };
+      return { result: { changed: true, active }, ops };
     });
-    await result.durable;
-    return { changed: result.changed, active: result.active };
   }
 
-  /** Reads for readers (committed state) or for a writer holding the model's lock (`latest`). */
-  private async readVersionRecord(model: string, version: number, view: View = 'committed'): Promise<{ record: VersionRecord; head: HeadRecord; vKey: string }> {
-    checkVersionNumber(version);
-    const key = modelKey(model);
-    const head = await this.requireHead(model, key, view);
+  /**
+   * Schema index upkeep: the index holds exactly the versions that are neither
+   * archived nor retired, so lookups never wade through ineligible entries.
+   */
+  private indexOps(key: string, version: number, record: VersionRecord, change: 'add' | 'remove'): WriteOp[] {
+    if (record.schema === null || record.retired || (change === 'remove' && record.archived)) return [];
+    const fingerprint = decodeFingerprint(record.schema, NS.versions, versionKey(key, version));
+    const entry = { modelKey: key, version, createdAt: record.createdAt };
+    return change === 'add' ? this.shared.index.addOps(entry, fingerprint) : this.shared.index.removeOps(entry, fingerprint);
+  }
+
+  /**
+   * The head's `production` after `version` moves to `to`: the newest non-retired
+   * version at production. Only a move away from the current one needs the index
+   * (after pending writes are flushed, so it is up to date).
+   */
+  private async productionAfter(key: string, head: HeadRecord, version: number, to: Stage): Promise<number | null> {
+    if (to === 'production') return Math.max(head.production ?? 0, version);
+    if (head.production !== version) return head.production;
+    await this.shared.queue.idle();
+    for await (const sKey of this.shared.level.stages.keys({ ...stageRange(key, 'production'), lt: stageKey(key, 'production', version), reverse: true, limit: 1 })) {
+      return Number(sKey.slice(sKey.lastIndexOf(':') + 1));
+    }
+    return null;
+  }
+
+  /** The lineage target of a registration: resolved now, so a bad base fails the statement. */
+  private async resolveBase(input: RegisterVersionInput): Promise<{ key: string; version: number } | null> {
+    if (input.baseModel === undefined || input.baseModel === null) return null;
+    if (typeof input.baseModel !== 'string') throw invalidArgument('base_model must be text');
+    const { key, head } = await this.resolve(input.baseModel);
+    const version = input.baseVersion ?? head.active ?? head.latest;
+    if (version > head.latest) throw unknownVersion(input.baseModel, version);
+    return { key, version };
+  }
+
+  /** Key scopes this session sees, its own first: `[tenant, global]`, or `[global]`. */
+  private scopes(): string[] {
+    return this.tenant === null ? [''] : [escapeSegment(this.tenant), ''];
+  }
+
+  /** Resolves a name as this session sees it: its own model first, then a global one. */
+  private async tryResolve(model: string, view: View = 'committed'): Promise<Resolved | undefined> {
+    validateModelName(model);
+    if (this.tenant !== null) {
+      const key = modelKey(model, this.tenant);
+      const head = await this.readHead(key, view);
+      if (head) return { key, head };
+    }
+    const key = modelKey(model, null);
+    const head = await this.readHead(key, view);
+    return head ? { key, head } : undefined;
+  }
+
+  private async resolve(model: string, view: View = 'committed'): Promise<Resolved> {
+    const found = await this.tryResolve(model, view);
+    if (!found) throw unknownModel(model);
+    return found;
+  }
+
+  /** Heads of every model this session sees: its own, and global ones it does not shadow. O(visible models). */
+  private async visibleHeads(): Promise<{ key: string; head: HeadRecord; name: string }[]> {
+    const out: { key: string; head: HeadRecord; name: string }[] = [];
+    const own = new Set<string>();
+    for (const [i, scope] of this.scopes().entries()) {
+      const shadowing = i > 0;
+      for await (const [key, raw] of this.shared.level.models.iterator(scopeRange(scope))) {
+        const id = parseModelKey(key);
+        if (!id) throw malformedKey(NS.models, key);
+        if (shadowing && own.has(id.name)) continue;
+        if (!shadowing) own.add(id.name);
+        out.push({ key, head: decodeHead(raw, key), name: id.name });
+      }
+    }
+    return out;
+  }
+
+  private async readRecord(model: string, key: string, head: HeadRecord, version: number, view: View): Promise<VersionRecord> {
     if (version > head.latest) throw unknownVersion(model, version);
     const vKey = versionKey(key, version);
-    const raw = await this.read(this.level.versions, vKey, view);
+    const raw = await this.read(this.shared.level.versions, vKey, view);
     if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
-    return { record: decodeVersion(raw, vKey), head, vKey };
+    return decodeVersion(raw, vKey);
   }
 
   private headOp(key: string, head: HeadRecord): WriteOp {
-    return { type: 'put', sublevel: this.level.models, key, value: encodeRecord(head) };
+    return { type: 'put', sublevel: this.shared.level.models, key, value: encodeRecord(head) };
   }
 
   private read(sublevel: TextSublevel, key: string, view: View): string | undefined | Promise<string | undefined> {
-    return view === 'latest' ? this.queue.readLatest(sublevel, key) : this.queue.readCommitted(sublevel, key);
+    const { queue } = this.shared;
+    return view === 'latest' ? queue.readLatest(sublevel, key) : queue.readCommitted(sublevel, key);
   }
 
   private async readHead(key: string, view: View = 'committed'): Promise<HeadRecord | undefined> {
-    const raw = await this.read(this.level.models, key, view);
+    const raw = await this.read(this.shared.level.models, key, view);
     return raw === undefined ? undefined : decodeHead(raw, key);
   }
 
-  private async requireHead(model: string, key: string, view: View = 'committed'): Promise<HeadRecord> {
-    validateModelName(model);
-    const head = await this.readHead(key, view);
-    if (!head) throw unknownModel(model);
-    return head;
-  }
-
-  private toModelVersion(model: string, version: number, record: VersionRecord, head: HeadRecord, vKey: string): ModelVersion {
+  private toModelVersion(key: string, model: string, version: number, record: VersionRecord, head: HeadRecord): ModelVersion {
+    const vKey = versionKey(key, version);
     return {
       model,
+      tenant: parseModelKey(key)?.tenant ?? null,
       version,
       active: head.active === version,
       archived: record.archived,
@@ -408,18 +672,33 @@ export class Registry {
       createdBy: record.createdBy,
       description: record.description,
       jobId: record.jobId,
+      stage: record.stage,
+      promotedAt: record.promotedAt === null ? null : new Date(record.promotedAt),
+      retired: record.retired || head.retired,
+      modelType: record.modelType,
+      task: record.task,
+      backend: record.backend,
+      baseModel: record.baseModel === null ? null : (parseModelKey(record.baseModel)?.name ?? null),
+      baseTenant: record.baseModel === null ? null : (parseModelKey(record.baseModel)?.tenant ?? null),
+      baseVersion: record.baseVersion,
+      config: decodeJsonText(record.config, NS.versions, vKey),
+      schemaHash: record.schemaHash,
+      schema: decodeJsonText(record.schema, NS.versions, vKey),
     };
   }
 }
 
-function toSummary(name: string, head: HeadRecord): ModelSummary {
+function toSummary(name: string, tenant: string | null, head: HeadRecord): ModelSummary {
   return {
     name,
+    tenant,
     activeVersion: head.active,
     // Versions are never deleted, so 1..latest all exist.
     totalVersions: head.latest,
     archivedVersions: head.archived,
     latestVersion: head.latest,
+    productionVersion: head.production,
+    retired: head.retired,
     createdAt: new Date(head.createdAt),
     updatedAt: new Date(head.updatedAt),
   };

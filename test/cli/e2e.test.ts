@@ -231,4 +231,22 @@ describe('modelsql CLI', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: cannot read/);
   });
+
+  it('--tenant acts as that tenant: its models stay out of the global view, and SQL cannot switch it', async () => {
+    const folder = registry();
+    const asAcme = await cli([folder, '--tenant', 'acme', '--json', '-e', "CREATE MODEL spam WITH (weights = x'01'); SELECT name, tenant FROM ML_MODELS_DASHBOARD"]);
+    expect(asAcme.stderr).toBe('');
+    expect(asAcme.code).toBe(0);
+    expect(jsonLines(asAcme.stdout)[1]!.rows).toEqual([{ name: 'spam', tenant: 'acme' }]);
+
+    const global = await cli([folder, '--json', '-e', "SELECT name FROM ML_MODELS_DASHBOARD; SET TENANT 'acme'; SELECT name, tenant FROM ML_MODELS_DASHBOARD"]);
+    expect(global.code).toBe(0);
+    const [before, , after] = jsonLines(global.stdout);
+    expect(before!.rows).toEqual([]);
+    expect(after!.rows).toEqual([{ name: 'spam', tenant: 'acme' }]);
+
+    const pinned = await cli([folder, '--tenant', 'acme', '-e', 'RESET TENANT']);
+    expect(pinned.code).toBe(1);
+    expect(pinned.stderr).toMatch(/PERMISSION_DENIED|bound to a tenant/);
+  });
 });

@@ -362,7 +362,10 @@ describe('complete()', () => {
   const context = { models: async () => ['spam', 'ham', 'Spark'] };
 
   it('offers statement keywords at the start', async () => {
-    expect(await complete('', context)).toEqual([['ALTER', 'ARCHIVE', 'CANCEL', 'CREATE', 'SELECT', 'UNARCHIVE'], '']);
+    expect(await complete('', context)).toEqual([
+      ['ALTER', 'ARCHIVE', 'CANCEL', 'CREATE', 'LOOKUP', 'RESET', 'RETIRE', 'SELECT', 'SET', 'UNARCHIVE'],
+      '',
+    ]);
     expect(await complete('AR', context)).toEqual([['ARCHIVE'], 'AR']);
     expect(await complete('sel', context)).toEqual([['select'], 'sel']);
   });
@@ -371,6 +374,15 @@ describe('complete()', () => {
     expect(await complete('ALTER MODEL spam US', context)).toEqual([['USE'], 'US']);
     expect(await complete('ALTER MODEL spam USE ', context)).toEqual([['VERSION'], '']);
     expect((await complete('SELECT * FROM ML_JOBS ', context))[0]).toEqual(['LIMIT', 'OFFSET', 'ORDER', 'WHERE']);
+  });
+
+  it('offers the lifecycle, tenant and schema keywords', async () => {
+    expect(await complete('ALTER MODEL spam VERSION 1 ', context)).toEqual([['DEMOTE', 'PROMOTE'], '']);
+    expect(await complete('ALTER MODEL spam VERSION 1 promote to ', context)).toEqual([['DEV', 'PRODUCTION', 'STAGING'], '']);
+    expect(await complete('SET ', context)).toEqual([['TENANT'], '']);
+    expect(await complete('LOOKUP MODEL FOR SCHEMA (age int ', context)).toEqual([['CARDINALITY', 'NULL_RATE'], '']);
+    // Field names are not model names: nothing to offer there.
+    expect(await complete('LOOKUP MODEL FOR SCHEMA (', context)).toEqual([[], '']);
   });
 
   it('offers model names after MODEL, case-sensitively', async () => {

@@ -11,6 +11,8 @@ import type {
   LiteralNode,
   OptionNode,
   ParameterNode,
+  SchemaFieldNode,
+  SchemaNode,
   StatementNode,
   ValueNode,
 } from '../../src/parser/index.js';
@@ -92,14 +94,46 @@ export const expression: fc.Arbitrary<ExpressionNode> = fc.letrec<{ expr: Expres
 const fileValue = record({ kind: fc.constant('File' as const), path: value });
 const option: fc.Arbitrary<OptionNode> = record({ kind: fc.constant('Option' as const), name: optionName, value: fc.oneof(value, fileValue) });
 
+const schemaField: fc.Arbitrary<SchemaFieldNode> = record({
+  kind: fc.constant('SchemaField' as const),
+  name: awkwardName,
+  // Kinds are folded like option names, so the parser only produces lower-case ones.
+  fieldKind: fc.oneof(optionName, fc.constantFrom('int', 'float', 'string', 'bool', 'null_rate', 'schema', 'for')),
+  nullRate: fc.option(value, { nil: null }),
+  cardinality: fc.option(value, { nil: null }),
+});
+
+export const schema: fc.Arbitrary<SchemaNode> = record({
+  kind: fc.constant('Schema' as const),
+  fields: fc.array(schemaField, { minLength: 1, maxLength: 4 }),
+  recordCount: fc.option(value, { nil: null }),
+});
+
+/** What SET TENANT accepts: a string literal or a parameter. */
+const tenant: fc.Arbitrary<ValueNode> = fc.oneof(
+  parameter,
+  fc.oneof(fc.string(), fc.constantFrom('', "it's", 'acme', 'a;b')).map((v): LiteralNode => ({ kind: 'Literal', value: v })),
+);
+
 export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({
     kind: fc.constant('CreateModel' as const),
     model: awkwardName,
     fromVersion: fc.option(value, { nil: null }),
     options: fc.array(option, { maxLength: 4 }),
+    schema: fc.option(schema, { nil: null }),
   }),
   record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: value }),
+  record({
+    kind: fc.constant('ChangeStage' as const),
+    model: awkwardName,
+    version: value,
+    direction: fc.constantFrom('PROMOTE' as const, 'DEMOTE' as const),
+    stage: fc.constantFrom('dev' as const, 'staging' as const, 'production' as const),
+  }),
+  record({ kind: fc.constant('RetireModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
+  record({ kind: fc.constant('SetTenant' as const), tenant: fc.option(tenant, { nil: null }) }),
+  record({ kind: fc.constant('LookupModel' as const), schema }),
   record({ kind: fc.constant('ArchiveModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
   record({ kind: fc.constant('UnarchiveModel' as const), model: awkwardName, version: value }),
   record({ kind: fc.constant('CancelJob' as const), jobId: value }),

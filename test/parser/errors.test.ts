@@ -63,9 +63,9 @@ describe('grammar errors', () => {
     expect(details(syntaxErrorOf('DROP MODEL spam'))).toStrictEqual({
       line: 1,
       column: 1,
-      expected: ['CREATE', 'ALTER', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'SELECT'],
+      expected: ['CREATE', 'ALTER', 'ARCHIVE', 'UNARCHIVE', 'RETIRE', 'CANCEL', 'SET', 'RESET', 'LOOKUP', 'SELECT'],
       found: 'DROP',
-      message: "line 1 column 1: expected CREATE, ALTER, ARCHIVE, UNARCHIVE, CANCEL or SELECT, found 'DROP'",
+      message: "line 1 column 1: expected CREATE, ALTER, ARCHIVE, UNARCHIVE, RETIRE, CANCEL, SET, RESET, LOOKUP or SELECT, found 'DROP'",
     });
   });
 
@@ -84,6 +84,85 @@ describe('grammar errors', () => {
 
   it('refuses chained comparisons', () => {
     expect(details(syntaxErrorOf('SELECT * FROM t WHERE a = b = c'))).toMatchObject({ column: 29, found: '=' });
+  });
+});
+
+describe('errors in the lifecycle, tenant and schema statements', () => {
+  it('a stage change without TO', () => {
+    expect(details(syntaxErrorOf('ALTER MODEL m VERSION 1 PROMOTE STAGING'))).toStrictEqual({
+      line: 1,
+      column: 33,
+      expected: ['TO'],
+      found: 'STAGING',
+      message: "line 1 column 33: expected TO after PROMOTE, found 'STAGING'",
+    });
+    expect(details(syntaxErrorOf('ALTER MODEL m\n  VERSION 1\n  DEMOTE dev'))).toMatchObject({ line: 3, column: 10, expected: ['TO'], found: 'dev' });
+  });
+
+  it('an unknown stage or a missing direction', () => {
+    expect(details(syntaxErrorOf('ALTER MODEL m VERSION 1 PROMOTE TO prod'))).toStrictEqual({
+      line: 1,
+      column: 36,
+      expected: ['DEV', 'STAGING', 'PRODUCTION'],
+      found: 'prod',
+      message: "line 1 column 36: expected DEV, STAGING or PRODUCTION after TO, found 'prod'",
+    });
+    expect(details(syntaxErrorOf('ALTER MODEL m VERSION 1'))).toMatchObject({ column: 24, expected: ['PROMOTE', 'DEMOTE'], found: '' });
+    expect(details(syntaxErrorOf('ALTER MODEL m '))).toMatchObject({ expected: ['USE', 'VERSION'] });
+  });
+
+  it('SET TENANT takes only a string or a parameter; RESET TENANT takes nothing', () => {
+    expect(details(syntaxErrorOf('SET TENANT 42'))).toStrictEqual({
+      line: 1,
+      column: 12,
+      expected: ['parameter', 'string'],
+      found: '42',
+      message: "line 1 column 12: expected parameter or string after TENANT, found '42'",
+    });
+    expect(details(syntaxErrorOf('SET acme'))).toMatchObject({ column: 5, expected: ['TENANT'], found: 'acme' });
+    expect(details(syntaxErrorOf("RESET TENANT 'acme'"))).toMatchObject({ column: 14, expected: [';'] });
+  });
+
+  it('an empty SCHEMA list', () => {
+    expect(details(syntaxErrorOf('LOOKUP MODEL FOR SCHEMA ()'))).toStrictEqual({
+      line: 1,
+      column: 26,
+      expected: ['identifier', 'quoted identifier'],
+      found: ')',
+      message: "line 1 column 26: expected identifier or quoted identifier after '(', found ')'",
+    });
+    expect(details(syntaxErrorOf('LOOKUP MODEL SCHEMA (a int)'))).toMatchObject({ column: 14, expected: ['FOR'] });
+  });
+
+  it('a field without a kind', () => {
+    expect(details(syntaxErrorOf('CREATE MODEL m SCHEMA (a, b int)'))).toMatchObject({
+      column: 25,
+      expected: ['identifier', 'quoted identifier'],
+      found: ',',
+    });
+  });
+
+  it('a statistic given twice names what may still follow', () => {
+    expect(details(syntaxErrorOf('LOOKUP MODEL FOR SCHEMA (a int NULL_RATE 0.1 NULL_RATE 0.2)'))).toStrictEqual({
+      line: 1,
+      column: 46,
+      expected: ['CARDINALITY', ',', ')'],
+      found: 'NULL_RATE',
+      message: "line 1 column 46: expected CARDINALITY, ',' or ')' after 0.1, found 'NULL_RATE'",
+    });
+    expect(details(syntaxErrorOf('LOOKUP MODEL FOR SCHEMA (a int CARDINALITY 3 NULL_RATE 0 CARDINALITY 4)'))).toMatchObject({
+      column: 58,
+      expected: [',', ')'],
+      found: 'CARDINALITY',
+    });
+  });
+
+  it('SCHEMA comes last in CREATE MODEL', () => {
+    expect(details(syntaxErrorOf("CREATE MODEL m SCHEMA (a int) WITH (artifact = 'x')"))).toMatchObject({
+      column: 31,
+      expected: ['RECORD_COUNT', ';'],
+      found: 'WITH',
+    });
   });
 });
 

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ModelSqlError } from '../../src/errors.js';
-import type { CreateModelNode, ExpressionNode, SelectNode } from '../../src/parser/index.js';
+import type { CreateModelNode, ExpressionNode, SchemaFieldNode, SelectNode } from '../../src/parser/index.js';
 import { parseScript, parseStatement } from '../../src/parser/index.js';
 
 const lit = (value: string | number | boolean | null | Uint8Array) => ({ kind: 'Literal', value }) as const;
 const param = (index: number) => ({ kind: 'Parameter', index }) as const;
 const col = (name: string) => ({ kind: 'Column', name }) as const;
+
+const field = (
+  name: string,
+  fieldKind: string,
+  nullRate: SchemaFieldNode['nullRate'] = null,
+  cardinality: SchemaFieldNode['cardinality'] = null,
+): SchemaFieldNode => ({ kind: 'SchemaField', name, fieldKind, nullRate, cardinality });
 
 function where(condition: string): ExpressionNode | null {
   return (parseStatement(`SELECT * FROM t WHERE ${condition}`) as SelectNode).where;
@@ -18,6 +25,7 @@ describe('CREATE MODEL', () => {
       model: 'spam',
       fromVersion: null,
       options: [],
+      schema: null,
     });
   });
 
@@ -38,6 +46,7 @@ describe('CREATE MODEL', () => {
         { kind: 'Option', name: 'lr', value: lit(-0.0015) },
         { kind: 'Option', name: 'hyperparams', value: param(1) },
       ],
+      schema: null,
     });
   });
 
@@ -48,6 +57,7 @@ describe('CREATE MODEL', () => {
       model: 'model',
       fromVersion: null,
       options: [{ kind: 'Option', name: 'version', value: lit(1) }],
+      schema: null,
     });
     expect(parseStatement('CREATE MODEL détecteur_垃圾')).toMatchObject({ model: 'détecteur_垃圾' });
     expect(parseStatement('CREATE MODEL "say ""hi"""')).toMatchObject({ model: 'say "hi"' });
@@ -121,6 +131,145 @@ describe('version management statements', () => {
       jobId: lit('0123456789abcdef0123456789abcdef'),
     });
     expect(parseStatement('CANCEL JOB $1')).toStrictEqual({ kind: 'CancelJob', jobId: param(1) });
+  });
+});
+
+describe('lifecycle stages', () => {
+  it.each([
+    ['PROMOTE', 'DEV', 'dev'],
+    ['PROMOTE', 'STAGING', 'staging'],
+    ['PROMOTE', 'PRODUCTION', 'production'],
+    ['DEMOTE', 'DEV', 'dev'],
+    ['DEMOTE', 'STAGING', 'staging'],
+    ['DEMOTE', 'PRODUCTION', 'production'],
+  ] as const)('ALTER MODEL ... VERSION n %s TO %s', (direction, written, stage) => {
+    expect(parseStatement(`ALTER MODEL spam VERSION 2 ${direction} TO ${written}`)).toStrictEqual({
+      kind: 'ChangeStage',
+      model: 'spam',
+      version: lit(2),
+      direction,
+      stage,
+    });
+  });
+
+  it('is case-insensitive and takes parameters and quoted names', () => {
+    expect(parseStatement('alter model "Spam Filter" version $1 Promote to Staging')).toStrictEqual({
+      kind: 'ChangeStage',
+      model: 'Spam Filter',
+      version: param(1),
+      direction: 'PROMOTE',
+      stage: 'staging',
+    });
+    expect(parseStatement('ALTER\n  MODEL spam\n  VERSION 1\n  demote TO dev;')).toMatchObject({ direction: 'DEMOTE', stage: 'dev' });
+  });
+
+  it('accepts the new keywords as model names', () => {
+    expect(parseStatement('ALTER MODEL promote VERSION 1 PROMOTE TO production')).toMatchObject({ model: 'promote' });
+    expect(parseStatement('ALTER MODEL staging VERSION 1 DEMOTE TO staging')).toMatchObject({ model: 'staging', stage: 'staging' });
+    expect(parseStatement('ALTER MODEL version VERSION 1 PROMOTE TO dev')).toMatchObject({ model: 'version' });
+    expect(parseStatement('ALTER MODEL to USE VERSION 3')).toStrictEqual({ kind: 'UseVersion', model: 'to', version: lit(3) });
+  });
+
+  it('RETIRE MODEL with and without a version', () => {
+    expect(parseStatement('RETIRE MODEL spam')).toStrictEqual({ kind: 'RetireModel', model: 'spam', version: null });
+    expect(parseStatement('retire model "Spam" version $2')).toStrictEqual({ kind: 'RetireModel', model: 'Spam', version: param(2) });
+    expect(parseStatement('RETIRE MODEL retire VERSION 4')).toStrictEqual({ kind: 'RetireModel', model: 'retire', version: lit(4) });
+  });
+});
+
+describe('tenants', () => {
+  it('SET TENANT takes a string or a parameter', () => {
+    expect(parseStatement("SET TENANT 'acme'")).toStrictEqual({ kind: 'SetTenant', tenant: lit('acme') });
+    expect(parseStatement("set tenant 'it''s'")).toStrictEqual({ kind: 'SetTenant', tenant: lit("it's") });
+    expect(parseStatement('Set Tenant $1;')).toStrictEqual({ kind: 'SetTenant', tenant: param(1) });
+  });
+
+  it('RESET TENANT', () => {
+    expect(parseStatement('RESET TENANT')).toStrictEqual({ kind: 'SetTenant', tenant: null });
+    expect(parseStatement('reset tenant;')).toStrictEqual({ kind: 'SetTenant', tenant: null });
+  });
+
+  it('tenant, set and reset still work as names', () => {
+    expect(parseStatement('CREATE MODEL tenant')).toMatchObject({ model: 'tenant' });
+    expect(parseStatement('ARCHIVE MODEL set VERSION 1')).toMatchObject({ model: 'set' });
+    const node = parseStatement("SELECT tenant, reset FROM ml_models_dashboard WHERE tenant = 'acme'") as SelectNode;
+    expect(node.columns).toStrictEqual([col('tenant'), col('reset')]);
+  });
+});
+
+describe('schemas', () => {
+  it('CREATE MODEL ... SCHEMA with statistics in either order and RECORD_COUNT', () => {
+    const sql = `CREATE MODEL spam FROM VERSION 1 WITH (artifact = 'a')
+      SCHEMA (age INT NULL_RATE 0.05 CARDINALITY 90, "Email Domain" String CARDINALITY $1 NULL_RATE -0.5, score float)
+      RECORD_COUNT 10000`;
+    expect(parseStatement(sql)).toStrictEqual({
+      kind: 'CreateModel',
+      model: 'spam',
+      fromVersion: lit(1),
+      options: [{ kind: 'Option', name: 'artifact', value: lit('a') }],
+      schema: {
+        kind: 'Schema',
+        fields: [field('age', 'int', lit(0.05), lit(90)), field('Email Domain', 'string', lit(-0.5), param(1)), field('score', 'float')],
+        recordCount: lit(10000),
+      },
+    });
+  });
+
+  it('SCHEMA right after the model name, without RECORD_COUNT', () => {
+    expect(parseStatement('create model m schema (x int)')).toStrictEqual({
+      kind: 'CreateModel',
+      model: 'm',
+      fromVersion: null,
+      options: [],
+      schema: { kind: 'Schema', fields: [field('x', 'int')], recordCount: null },
+    });
+  });
+
+  it('keeps field names as written and folds kinds to lower case, even quoted ones', () => {
+    const node = parseStatement('CREATE MODEL m SCHEMA (Age INT, "Odd ""Name""" "BOOL", ünï Kategorie)') as CreateModelNode;
+    expect(node.schema?.fields).toStrictEqual([field('Age', 'int'), field('Odd "Name"', 'bool'), field('ünï', 'kategorie')]);
+  });
+
+  it('leaves unknown kinds and odd statistics to the executor', () => {
+    const node = parseStatement("CREATE MODEL m SCHEMA (a whatever NULL_RATE 'high' CARDINALITY 1.5) RECORD_COUNT -3") as CreateModelNode;
+    expect(node.schema).toStrictEqual({
+      kind: 'Schema',
+      fields: [field('a', 'whatever', lit('high'), lit(1.5))],
+      recordCount: lit(-3),
+    });
+  });
+
+  it('accepts keywords as field names, kinds and model names', () => {
+    const node = parseStatement(
+      'CREATE MODEL schema SCHEMA (schema schema, null_rate null_rate NULL_RATE 0, cardinality for CARDINALITY 2, record_count int) RECORD_COUNT 1',
+    ) as CreateModelNode;
+    expect(node.model).toBe('schema');
+    expect(node.schema?.fields).toStrictEqual([
+      field('schema', 'schema'),
+      field('null_rate', 'null_rate', lit(0)),
+      field('cardinality', 'for', null, lit(2)),
+      field('record_count', 'int'),
+    ]);
+    // Keywords match whole words only: NULL_RATE does not cut longer names short, nor NULL shorter ones.
+    expect((parseStatement('CREATE MODEL m SCHEMA (null_rates int, null_ int)') as CreateModelNode).schema?.fields).toStrictEqual([
+      field('null_rates', 'int'),
+      field('null_', 'int'),
+    ]);
+  });
+
+  it('LOOKUP MODEL FOR SCHEMA', () => {
+    expect(parseStatement('LOOKUP MODEL FOR SCHEMA (age int, country string CARDINALITY 200) RECORD_COUNT $1')).toStrictEqual({
+      kind: 'LookupModel',
+      schema: {
+        kind: 'Schema',
+        fields: [field('age', 'int'), field('country', 'string', null, lit(200))],
+        recordCount: param(1),
+      },
+    });
+    expect(parseStatement('lookup model for schema ("Age" INT NULL_RATE $2)')).toStrictEqual({
+      kind: 'LookupModel',
+      schema: { kind: 'Schema', fields: [field('Age', 'int', param(2))], recordCount: null },
+    });
   });
 });
 

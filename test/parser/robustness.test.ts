@@ -21,6 +21,7 @@ function onlyModelSqlErrors(sql: string): void {
 
 const sqlAlphabet = fc.constantFrom(
   ...'SELECT FROM WHERE AND OR NOT IS NULL IN LIKE ( ) , ; * = <> != < <= > >= - $1 $0 \' " x\'0f\' -- /* */ \n 12 3.5e2 model version'.split(' '),
+  ...'ALTER MODEL VERSION PROMOTE DEMOTE TO STAGING RETIRE SET RESET TENANT LOOKUP FOR SCHEMA NULL_RATE CARDINALITY RECORD_COUNT'.split(' '),
   ' ',
 );
 

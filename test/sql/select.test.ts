@@ -10,10 +10,15 @@ import {
 const resources = new Resources();
 afterEach(() => resources.cleanup());
 
-const DASHBOARD_COLUMNS = ['name', 'active_version', 'total_versions', 'archived_versions', 'latest_version', 'created_at', 'updated_at'];
+const DASHBOARD_COLUMNS = [
+  'name', 'active_version', 'total_versions', 'archived_versions', 'latest_version', 'created_at', 'updated_at',
+  'production_version', 'retired', 'tenant',
+];
 const VERSION_COLUMNS = [
   'model', 'version', 'active', 'archived', 'sha256', 'size_bytes', 'artifact', 'hyperparams', 'metrics',
   'training_sql', 'training_data_hash', 'parent_version', 'created_at', 'created_by', 'description',
+  'stage', 'promoted_at', 'retired', 'model_type', 'task', 'backend', 'base_model', 'base_version', 'base_tenant', 'config',
+  'schema_hash', 'schema', 'tenant',
 ];
 const JOB_COLUMNS = ['id', 'kind', 'target', 'status', 'progress', 'created_at', 'started_at', 'finished_at', 'duration_ms', 'error', 'spec', 'metrics', 'version'];
 
@@ -54,9 +59,9 @@ describe('ML_MODELS_DASHBOARD', () => {
       return rest;
     });
     expect(plain).toEqual([
-      { name: 'ham', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1 },
-      { name: 'spam', active_version: 2, total_versions: 3, archived_versions: 1, latest_version: 3 },
-      { name: 'spam2', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1 },
+      { name: 'ham', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, tenant: null },
+      { name: 'spam', active_version: 2, total_versions: 3, archived_versions: 1, latest_version: 3, production_version: null, retired: false, tenant: null },
+      { name: 'spam2', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, tenant: null },
     ]);
   });
 

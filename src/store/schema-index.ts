@@ -1,0 +1,339 @@
+/**
+ * The index behind `LOOKUP MODEL FOR SCHEMA`: which stored version was trained on the
+ * same schema (warm load) or the nearest one within the threshold (warm start).
+ *
+ * Two sublevels, keys built from escaped segments (never a raw `:` inside one):
+ *
+ *   schema_fingerprints  <hash>:<tenant>:<createdAt, 15>:<name>:<version, 10>
+ *                        → {"r": recordCount|null, "s": {field: [nullRate|null, cardinality|null]}}
+ *   schema_tokens        <field name>:<kind>:<field count, 4>:<hash> → ''
+ *
+ * An exact match is a reverse range scan of `<hash>:<tenant>:` (newest first). For a
+ * near match, a distance ≤ 0.25 needs J ≥ 1 − 0.25/0.7 (stats can only add to the
+ * distance), and J ≥ t needs the other schema's size in [t·|A|, |A|/t]; the size sits
+ * in the posting key before the hash, so each query token reads only postings of
+ * schemas that could qualify, and counting hits per hash gives the exact overlap
+ * (ScanCount). A token so common that reading its postings would dominate (say `id:id`
+ * in every schema) is not read at all when the prefix filter allows it; it is checked
+ * with point reads for the few hashes that could still qualify (see `candidates`).
+ *
+ * Postings are per schema hash, not per version, and never deleted: they are shared
+ * by every version with that schema, and one left behind by a removed version only
+ * costs a candidate whose entry scan comes back empty.
+ */
+
+import { corruption, invalidArgument } from '../errors.js';
+import type { WriteOp } from './commit-queue.js';
+import {
+  FIELD_KINDS,
+  JACCARD_WEIGHT,
+  MAX_SCHEMA_FIELDS,
+  WARM_START_THRESHOLD,
+  combineDistance,
+  jaccardFromCounts,
+  statsSimilarity,
+  type FieldStats,
+  type Fingerprint,
+} from './fingerprint.js';
+import { MAX_VERSION, escapeSegment, pad } from './keys.js';
+import type { Level } from './level.js';
+import { NS } from './records.js';
+
+/** A version as the index knows it. */
+export interface IndexedVersion {
+  /** `modelKey(name, tenant)` from keys.ts: `<escaped tenant or ''>:<escaped name>`. */
+  readonly modelKey: string;
+  readonly version: number;
+  /** Registration time in ms; orders entries so the newest match wins. */
+  readonly createdAt: number;
+}
+
+/** A version found by a lookup, with its distance to the query. */
+export interface LookupCandidate {
+  readonly modelKey: string;
+  readonly version: number;
+  readonly distance: number;
+}
+
+/** What {@link SchemaIndex.lookup} decided. */
+export type LookupOutcome =
+  | { readonly mode: 'warm_load'; readonly modelKey: string; readonly version: number; readonly distance: 0 }
+  | { readonly mode: 'warm_start'; readonly modelKey: string; readonly version: number; readonly distance: number }
+  | { readonly mode: 'cold_start' };
+
+/** Smallest Jaccard index that can still give a distance ≤ the warm-start threshold. */
+const MIN_JACCARD = 1 - WARM_START_THRESHOLD / JACCARD_WEIGHT;
+/** Float noise allowance: a candidate is never lost to rounding; the final test uses the exact distance. */
+const JACCARD_EPSILON = 1e-12;
+/** Sizes are whole numbers, so a looser allowance costs nothing and covers |A|/t near 1,500. */
+const SIZE_EPSILON = 1e-9;
+/** Postings a token may have before it is skipped if the prefix filter allows (a few ms of reading). */
+const DEFAULT_SCAN_LIMIT = 1000;
+const HASH_LENGTH = 64;
+const SIZE_DIGITS = 4;
+
+/** A schema hash that shares enough tokens with the query to be worth reading. */
+interface Candidate {
+  readonly hash: string;
+  readonly size: number;
+  /** Indexes of the query's fields whose name and kind this schema has too. */
+  readonly matched: readonly number[];
+  readonly jaccard: number;
+  /** Distance if the stats were identical; no entry of this hash can do better. */
+  readonly bound: number;
+}
+
+/** The best warm-start entry so far, with what breaks ties (earlier scope, then newer). */
+interface Best extends LookupCandidate {
+  readonly scope: number;
+  /** `<createdAt>:<name>:<version>`: larger is newer (key order). */
+  readonly tail: string;
+}
+
+function tokenPrefix(name: string, kind: string): string {
+  return `${escapeSegment(name)}:${kind}`;
+}
+
+function postingKey(name: string, kind: string, size: number, hash: string): string {
+  return `${tokenPrefix(name, kind)}:${pad(size, SIZE_DIGITS)}:${hash}`;
+}
+
+/** Range of one scope's entries for one hash. */
+function entryRange(hash: string, scope: string): { gt: string; lt: string } {
+  // ':' + 1 = ';' bounds exactly the keys `${hash}:${scope}:...`.
+  return { gt: `${hash}:${scope}:`, lt: `${hash}:${scope};` };
+}
+
+function entryKey(entry: IndexedVersion, hash: string): string {
+  const segments = entry.modelKey.split(':');
+  if (segments.length !== 2 || segments[1] === '') throw invalidArgument(`'${entry.modelKey}' is not a model key`);
+  if (!Number.isInteger(entry.version) || entry.version < 0 || entry.version > MAX_VERSION) {
+    throw invalidArgument(`version ${entry.version} is out of range`);
+  }
+  // More than 15 digits would break the key order that makes "newest first" a reverse scan.
+  if (!Number.isInteger(entry.createdAt) || entry.createdAt < 0 || entry.createdAt >= 1e15) {
+    throw invalidArgument(`creation time ${entry.createdAt} is out of range`);
+  }
+  return `${hash}:${segments[0]}:${pad(entry.createdAt, 15)}:${segments[1]}:${pad(entry.version, 10)}`;
+}
+
+/** Only fields with stats are stored; the rest count as "no stats" when compared. */
+function encodeEntry(fp: Fingerprint): string {
+  const stats = fp.fields
+    .filter((f) => f.nullRate !== null || f.cardinality !== null)
+    .map((f) => [f.name, [f.nullRate, f.cardinality]] as const);
+  // fromEntries defines own properties, so a field called `__proto__` is stored like any other.
+  return JSON.stringify({ r: fp.recordCount, s: Object.fromEntries(stats) });
+}
+
+function isCount(value: unknown): value is number | null {
+  return value === null || (Number.isSafeInteger(value) && (value as number) >= 0);
+}
+
+function decodeEntry(key: string, text: string): { recordCount: number | null; stats: Map<string, FieldStats> } {
+  let parsed: { r?: unknown; s?: unknown };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (error) {
+    throw corruption(NS.fingerprints, key, 'entry is not valid JSON', error);
+  }
+  const stats = parsed?.s;
+  if (!isCount(parsed?.r) || typeof stats !== 'object' || stats === null || Array.isArray(stats)) {
+    throw corruption(NS.fingerprints, key, 'entry is not {"r": count, "s": {...}}');
+  }
+  const map = new Map<string, FieldStats>();
+  for (const [name, pair] of Object.entries(stats)) {
+    const [nullRate, cardinality] = Array.isArray(pair) && pair.length === 2 ? (pair as unknown[]) : [];
+    const rateOk = nullRate === null || (typeof nullRate === 'number' && nullRate >= 0 && nullRate <= 1);
+    if (!rateOk || !isCount(cardinality)) throw corruption(NS.fingerprints, key, `bad stats for field '${name}'`);
+    map.set(name, { name, nullRate: nullRate as number | null, cardinality });
+  }
+  return { recordCount: parsed.r, stats: map };
+}
+
+/** Model key, version and tie-break tail of an entry key already known to be in `<hash>:<scope>:`. */
+function parseEntryKey(key: string): { modelKey: string; version: number; tail: string } {
+  const parts = key.split(':');
+  const [, scope, createdAt, name, version] = parts;
+  if (parts.length !== 5 || !/^\d{15}$/.test(createdAt!) || !name || !/^\d{10}$/.test(version!)) {
+    throw corruption(NS.fingerprints, key, 'malformed schema fingerprint key');
+  }
+  return { modelKey: `${scope}:${name}`, version: Number(version), tail: `${createdAt}:${name}:${version}` };
+}
+
+/** Maintains and queries the schema index of one store. */
+export class SchemaIndex {
+  private readonly scanLimit: number;
+
+  /**
+   * @param level the opened store; the index uses its `schemaTokens` and `fingerprints` sublevels
+   * @param options.scanLimit postings a query token may have before it counts as heavy and
+   *   is checked per candidate instead of read (tests lower it to exercise that path)
+   */
+  constructor(
+    private readonly level: Level,
+    options: { readonly scanLimit?: number } = {},
+  ) {
+    this.scanLimit = options.scanLimit ?? DEFAULT_SCAN_LIMIT;
+  }
+
+  /**
+   * Ops that add a version to the index: its fingerprint entry and the postings of its
+   * schema (idempotent puts). The registry appends them to the unit that registers or
+   * restores the version, so the index never disagrees with the versions.
+   */
+  addOps(entry: IndexedVersion, fp: Fingerprint): WriteOp[] {
+    const ops: WriteOp[] = fp.fields.map((f) => ({
+      type: 'put',
+      sublevel: this.level.schemaTokens,
+      key: postingKey(f.name, f.kind, fp.fields.length, fp.hash),
+      value: '',
+    }));
+    ops.push({ type: 'put', sublevel: this.level.fingerprints, key: entryKey(entry, fp.hash), value: encodeEntry(fp) });
+    return ops;
+  }
+
+  /**
+   * Ops that take a version out of lookups (archived, retired). Only its entry goes:
+   * the postings belong to the schema, which other versions may still have.
+   */
+  removeOps(entry: IndexedVersion, fp: Fingerprint): WriteOp[] {
+    return [{ type: 'del', sublevel: this.level.fingerprints, key: entryKey(entry, fp.hash) }];
+  }
+
+  /**
+   * Warm load if an accepted version has exactly this schema (the first scope that has
+   * one, newest first); else warm start with the accepted version nearest the query
+   * if its distance is ≤ {@link WARM_START_THRESHOLD} (ties: earlier scope, then
+   * newer); else cold start.
+   *
+   * @param scopes tenant segments to search, in preference order: `[escapeSegment(tenant), '']`
+   *   for a tenant session, `['']` for a global one
+   * @param accept decides whether a version may be returned (retired, shadowed, ...); it
+   *   is only asked about versions that would otherwise win
+   */
+  async lookup(
+    fp: Fingerprint,
+    scopes: readonly string[],
+    accept: (modelKey: string, version: number) => boolean | Promise<boolean>,
+  ): Promise<LookupOutcome> {
+    for (const scope of scopes) {
+      for await (const key of this.level.fingerprints.keys({ ...entryRange(fp.hash, scope), reverse: true })) {
+        const { modelKey, version } = parseEntryKey(key);
+        if (await accept(modelKey, version)) return { mode: 'warm_load', modelKey, version, distance: 0 };
+      }
+    }
+
+    let best: Best | null = null;
+    for (const candidate of await this.candidates(fp)) {
+      // Sorted by bound: once a bound is worse than the best, so is everything after it.
+      if (candidate.bound > (best?.distance ?? WARM_START_THRESHOLD)) break;
+      let shared: Promise<readonly string[]> | undefined;
+      for (let s = 0; s < scopes.length; s++) {
+        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(candidate.hash, scopes[s]!), reverse: true })) {
+          const { recordCount, stats } = decodeEntry(key, value);
+          // Stats only count when both sides have records; only then are the shared names needed.
+          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate)) : [];
+          const fields = names.map((name): FieldStats => stats.get(name) ?? { name, nullRate: null, cardinality: null });
+          const distance = combineDistance(candidate.jaccard, statsSimilarity(fp, { recordCount, fields }));
+          const { modelKey, version, tail } = parseEntryKey(key);
+          if (!improves(best, distance, s, tail)) continue;
+          if (await accept(modelKey, version)) best = { modelKey, version, distance, scope: s, tail };
+        }
+      }
+    }
+    return best ? { mode: 'warm_start', modelKey: best.modelKey, version: best.version, distance: best.distance } : { mode: 'cold_start' };
+  }
+
+  /**
+   * ScanCount with a prefix filter. A schema with J ≥ t shares at least ⌈t·|A|⌉ =
+   * `low` tokens with the query (o ≥ J·|A ∪ B| ≥ t·|A|), so it has at least one of any
+   * |A| − low + 1 of them: up to `low − 1` tokens may be left unread and every
+   * qualifying schema is still found through another. We skip the heavy ones (more
+   * postings than the scan limit, e.g. an `id:id` every schema has), count hits from
+   * the rest, and check the skipped tokens only for hashes that could still qualify,
+   * with point reads. Keeps those whose Jaccard index can reach the threshold, best
+   * bound first.
+   */
+  private async candidates(fp: Fingerprint): Promise<Candidate[]> {
+    const size = fp.fields.length;
+    const low = Math.max(1, Math.ceil(MIN_JACCARD * size - SIZE_EPSILON));
+    const high = Math.min(MAX_SCHEMA_FIELDS, Math.floor(size / MIN_JACCARD + SIZE_EPSILON));
+    const prefixes = fp.fields.map((f) => `${tokenPrefix(f.name, f.kind)}:`);
+    // The postings of one token in the size window, or null when there are more than `limit`.
+    const read = async (index: number, limit: number): Promise<string[] | null> => {
+      const prefix = prefixes[index]!;
+      const range = { gte: `${prefix}${pad(low, SIZE_DIGITS)}:`, lt: `${prefix}${pad(high, SIZE_DIGITS)};` };
+      const keys = await this.level.schemaTokens.keys({ ...range, limit: limit + 1 }).all();
+      return keys.length > limit ? null : keys;
+    };
+    let limit = this.scanLimit;
+    const lists = await Promise.all(prefixes.map((_, i) => read(i, limit)));
+    let heavy = lists.flatMap((list, i) => (list ? [] : [i]));
+    // Too many heavy tokens to skip: raise the limit until few enough are left over,
+    // so the lists read in full are the shortest ones.
+    while (heavy.length >= low) {
+      limit *= 4;
+      await Promise.all(heavy.map(async (i) => (lists[i] = await read(i, limit))));
+      heavy = heavy.filter((i) => !lists[i]);
+    }
+
+    const hits = new Map<string, { size: number; matched: number[] }>();
+    lists.forEach((keys, index) => {
+      const prefix = prefixes[index]!;
+      for (const key of keys ?? []) {
+        if (key.length !== prefix.length + SIZE_DIGITS + 1 + HASH_LENGTH) throw corruption(NS.schemaTokens, key, 'malformed schema token key');
+        const hash = key.slice(prefix.length + SIZE_DIGITS + 1);
+        const hit = hits.get(hash);
+        if (hit) hit.matched.push(index);
+        else hits.set(hash, { size: Number(key.slice(prefix.length, prefix.length + SIZE_DIGITS)), matched: [index] });
+      }
+    });
+
+    // The query's own hash has no accepted entry (else it was a warm load).
+    hits.delete(fp.hash);
+    if (heavy.length > 0) {
+      // Only hashes that could qualify even if they have every skipped token are worth checking.
+      const open = [...hits].filter(([, hit]) => {
+        const overlap = Math.min(hit.matched.length + heavy.length, hit.size, size);
+        return jaccardFromCounts(overlap, size, hit.size) >= MIN_JACCARD - JACCARD_EPSILON;
+      });
+      const found = await this.level.schemaTokens.hasMany(
+        open.flatMap(([hash, hit]) => heavy.map((i) => postingKey(fp.fields[i]!.name, fp.fields[i]!.kind, hit.size, hash))),
+      );
+      open.forEach(([, hit], n) => heavy.forEach((i, h) => found[n * heavy.length + h] && hit.matched.push(i)));
+    }
+
+    const candidates: Candidate[] = [];
+    for (const [hash, { size: other, matched }] of hits) {
+      const jaccard = jaccardFromCounts(matched.length, size, other);
+      if (jaccard >= MIN_JACCARD - JACCARD_EPSILON) candidates.push({ hash, size: other, matched, jaccard, bound: combineDistance(jaccard, 1) });
+    }
+    return candidates.sort((a, b) => a.bound - b.bound || (a.hash < b.hash ? -1 : 1));
+  }
+
+  /**
+   * Query field names the candidate schema also has, whatever the kind. The postings
+   * gave the names with the same kind; a name the candidate has with another kind is
+   * found by asking for its other possible postings. Needed only when stats count.
+   */
+  private async sharedNames(fp: Fingerprint, candidate: Candidate): Promise<readonly string[]> {
+    const matched = new Set(candidate.matched);
+    const names = fp.fields.filter((_, i) => matched.has(i)).map((f) => f.name);
+    const unmatched = fp.fields.filter((_, i) => !matched.has(i));
+    // Every candidate field is matched already: no other name can be shared.
+    if (unmatched.length === 0 || candidate.matched.length === candidate.size) return names;
+    const probes = unmatched.flatMap((f) =>
+      FIELD_KINDS.filter((kind) => kind !== f.kind).map((kind) => ({ name: f.name, key: postingKey(f.name, kind, candidate.size, candidate.hash) })),
+    );
+    const found = await this.level.schemaTokens.hasMany(probes.map((p) => p.key));
+    return names.concat(probes.filter((_, i) => found[i]).map((p) => p.name));
+  }
+}
+
+/** Smaller distance wins; on a tie, the earlier scope, then the newer entry. */
+function improves(best: Best | null, distance: number, scope: number, tail: string): boolean {
+  if (!best) return distance <= WARM_START_THRESHOLD;
+  if (distance !== best.distance) return distance < best.distance;
+  return scope !== best.scope ? scope < best.scope : tail > best.tail;
+}

@@ -1,0 +1,116 @@
+/**
+ * Storage format upgrades: a folder written by the format-1 modelsql (before stages,
+ * tenants, retire, catalog and schemas) opens, reads with defaults and takes the new
+ * statements; a folder from a newer modelsql is refused, untouched.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { open } from '../../src/index.js';
+import { openLevel, type Level, type TextSublevel } from '../../src/store/level.js';
+import { STORE_FORMAT } from '../../src/store/records.js';
+import { Resources, weights } from '../helpers/sql.js';
+
+const resources = new Resources();
+afterEach(() => resources.cleanup());
+
+/** Fields format 2 added; a format-1 record has none of them. */
+const ADDED = {
+  head: ['retired', 'production'],
+  version: ['stage', 'promotedAt', 'retired', 'modelType', 'task', 'backend', 'baseModel', 'baseVersion', 'config', 'schema', 'schemaHash'],
+  job: ['tenant'],
+};
+
+async function rewrite(sublevel: TextSublevel, drop: readonly string[]): Promise<number> {
+  let n = 0;
+  for await (const [key, value] of sublevel.iterator()) {
+    const record = JSON.parse(value) as Record<string, unknown>;
+    for (const field of drop) {
+      expect(field in record).toBe(true); // the test must strip fields that format 2 really writes
+      delete record[field];
+    }
+    await sublevel.put(key, JSON.stringify(record));
+    n++;
+  }
+  return n;
+}
+
+/** Turns a freshly written folder into what format 1 wrote: old record shapes, no format marker, no new namespaces. */
+async function downgradeToFormat1(dir: string): Promise<void> {
+  const level: Level = await openLevel({ path: dir });
+  try {
+    expect(await rewrite(level.models, ADDED.head)).toBeGreaterThan(0);
+    expect(await rewrite(level.versions, ADDED.version)).toBeGreaterThan(0);
+    expect(await rewrite(level.jobs, ADDED.job)).toBeGreaterThan(0);
+    await level.meta.clear();
+    await level.stages.clear();
+  } finally {
+    await level.root.close();
+  }
+}
+
+describe('storage format', () => {
+  it('a new folder is marked with the current format', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.close();
+    const level = await openLevel({ path: dir });
+    expect(await level.meta.get('format')).toBe(String(STORE_FORMAT));
+    await level.root.close();
+  });
+
+  it('a format-1 folder opens, reads with defaults, takes the new statements and is then marked current', async () => {
+    const dir = await resources.dir();
+    const first = await open({ path: dir, createdBy: 'alice', trainers: { quick: () => ({ weights: weights(9, 4) }) } });
+    await first.query('CREATE MODEL spam WITH (weights = $1)', [weights(1, 8)]);
+    await first.query('CREATE MODEL spam WITH (weights = $1)', [weights(2, 8)]);
+    await first.query("CREATE MODEL ham WITH (trainer = 'quick')");
+    await first.close();
+    await downgradeToFormat1(dir);
+
+    const db = resources.track(await open({ path: dir }));
+    const dashboard = await db.query('SELECT name, active_version, production_version, retired, tenant FROM ML_MODELS_DASHBOARD');
+    expect(dashboard.rows).toEqual([
+      { name: 'ham', active_version: 1, production_version: null, retired: false, tenant: null },
+      { name: 'spam', active_version: 2, production_version: null, retired: false, tenant: null },
+    ]);
+    const versions = await db.query("SELECT version, stage, promoted_at, retired, task, base_model, schema_hash, tenant FROM ML_MODEL_VERSIONS WHERE model = 'spam'");
+    expect(versions.rows).toEqual([1, 2].map((version) => ({ version, stage: 'dev', promoted_at: null, retired: false, task: null, base_model: null, schema_hash: null, tenant: null })));
+    expect((await db.jobs.list()).map((job) => job.tenant)).toEqual([null]);
+
+    await db.query('ALTER MODEL spam VERSION 2 PROMOTE TO STAGING');
+    await db.query('ALTER MODEL spam VERSION 2 PROMOTE TO PRODUCTION');
+    await db.query('RETIRE MODEL ham');
+    expect((await db.query('SELECT name, production_version FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam', production_version: 2 }]);
+    await db.close();
+
+    const level = await openLevel({ path: dir });
+    expect(await level.meta.get('format')).toBe(String(STORE_FORMAT));
+    await level.root.close();
+  });
+
+  it('a folder from a newer modelsql is refused with UNSUPPORTED_FORMAT and left untouched', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.query('CREATE MODEL spam WITH (weights = $1)', [weights(1, 8)]);
+    await db.close();
+    const level = await openLevel({ path: dir });
+    await level.meta.put('format', String(STORE_FORMAT + 1));
+    await level.root.close();
+
+    await expect(open({ path: dir })).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining(`format ${STORE_FORMAT + 1}`) });
+    const after = await openLevel({ path: dir });
+    expect(await after.meta.get('format')).toBe(String(STORE_FORMAT + 1));
+    await after.root.close();
+  });
+
+  it('a version record missing a field format 1 already had is still CORRUPTION', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.query('CREATE MODEL spam WITH (weights = $1)', [weights(1, 8)]);
+    await db.close();
+    const level = await openLevel({ path: dir });
+    await rewrite(level.versions, ['sha256']);
+    await level.root.close();
+    const reopened = resources.track(await open({ path: dir }));
+    await expect(reopened.query('SELECT * FROM ML_MODEL_VERSIONS')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions' });
+  });
+});
