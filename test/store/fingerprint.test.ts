@@ -15,27 +15,8 @@ import {
   statsSimilarity,
   type SchemaInput,
 } from '../../src/store/fingerprint.js';
+import { BRP, SIM, schema } from '../helpers/schemas.js';
 
-type Field = SchemaInput['fields'][number];
-const schema = (fields: Field[], recordCount?: number | null) => normalizeSchema({ fields, recordCount });
-
-// The zer seed's schemas.
-const BRP: Field[] = [
-  { name: 'voornamen', kind: 'name' },
-  { name: 'achternaam', kind: 'name' },
-  { name: 'geboortedatum', kind: 'date' },
-  { name: 'nationaliteit', kind: 'categorical' },
-  { name: 'postcode', kind: 'id' },
-];
-const SIM: Field[] = [
-  { name: 'sim_id', kind: 'id' },
-  { name: 'msisdn', kind: 'phone' },
-  { name: 'imsi', kind: 'id' },
-  { name: 'voornamen', kind: 'name' },
-  { name: 'achternaam', kind: 'name' },
-  { name: 'geboortedatum', kind: 'date' },
-  { name: 'nationaliteit', kind: 'categorical' },
-];
 
 function invalid(input: unknown): string {
   try {

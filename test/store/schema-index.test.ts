@@ -2,32 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isModelSqlError } from '../../src/errors.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
-import { fingerprintDistance, normalizeSchema, type Fingerprint, type SchemaInput } from '../../src/store/fingerprint.js';
+import { fingerprintDistance, normalizeSchema, type Fingerprint } from '../../src/store/fingerprint.js';
 import { escapeSegment, modelKey } from '../../src/store/keys.js';
-import { openLevel, type Level } from '../../src/store/level.js';
+import { openLevel } from '../../src/store/level.js';
 import { SchemaIndex, type IndexedVersion, type LookupOutcome } from '../../src/store/schema-index.js';
+import { BRP, EXTENDED, SIM, schema, type Field } from '../helpers/schemas.js';
 
-type Field = SchemaInput['fields'][number];
-const schema = (fields: Field[], recordCount?: number | null) => normalizeSchema({ fields, recordCount });
-
-// The zer seed's schemas.
-const BRP: Field[] = [
-  { name: 'voornamen', kind: 'name' },
-  { name: 'achternaam', kind: 'name' },
-  { name: 'geboortedatum', kind: 'date' },
-  { name: 'nationaliteit', kind: 'categorical' },
-  { name: 'postcode', kind: 'id' },
-];
-const SIM: Field[] = [
-  { name: 'sim_id', kind: 'id' },
-  { name: 'msisdn', kind: 'phone' },
-  { name: 'imsi', kind: 'id' },
-  { name: 'voornamen', kind: 'name' },
-  { name: 'achternaam', kind: 'name' },
-  { name: 'geboortedatum', kind: 'date' },
-  { name: 'nationaliteit', kind: 'categorical' },
-];
-const EXTENDED: Field[] = [...BRP, { name: 'verblijfstitel', kind: 'categorical' }];
 
 const GLOBAL = [''];
 const ACME = [escapeSegment('acme'), ''];
