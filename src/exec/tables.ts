@@ -71,6 +71,7 @@ const JOB_COLUMNS: readonly ColumnDef[] = [
   { name: 'spec', type: 'json' },
   { name: 'metrics', type: 'json' },
   { name: 'version', type: 'integer' },
+  { name: 'tenant', type: 'text' },
 ];
 
 /** Each table's columns in `SELECT *` order, for tools (REPL completion, `.tables`). */
@@ -143,6 +144,7 @@ function jobRow(j: Job): Row {
     spec: j.spec,
     metrics: j.metrics,
     version: j.version,
+    tenant: j.tenant,
   };
 }
 

@@ -67,6 +67,8 @@ interface Shared {
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
   readonly defaultActor: string | null;
+  /** Last `createdAt` handed out (see `register`). */
+  readonly clock: { last: number };
 }
 
 /** A model as this session resolved it. */
@@ -109,6 +111,7 @@ export class Registry {
         blobs: new Blobs(level, queueOrTenant),
         index: new SchemaIndex(level),
         defaultActor: defaultActor ?? null,
+        clock: { last: 0 },
       };
       this.tenant = null;
     } else {
@@ -181,9 +184,11 @@ export class Registry {
         throw unknownVersion(model, fields.parentVersion);
       }
       const version = latest + 1;
-      // Strictly increasing per model, so "newest by created_at" never ties (and never
-      // runs backwards with the clock): the issue's latest-at-stage query relies on it.
-      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
+      // Strictly increasing, per model and across this process's registrations, so
+      // "newest by created_at" never ties or runs backwards with the clock: the
+      // latest-at-stage query and LOOKUP's newest match rely on it.
+      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1, this.shared.clock.last + 1);
+      this.shared.clock.last = now;
       const makeActive = input.active !== false;
       const newHead: HeadRecord = {
         active: makeActive ? version : (head?.active ?? null),

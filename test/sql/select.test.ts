@@ -20,7 +20,7 @@ const VERSION_COLUMNS = [
   'stage', 'promoted_at', 'retired', 'model_type', 'task', 'backend', 'base_model', 'base_version', 'base_tenant', 'config',
   'schema_hash', 'schema', 'tenant',
 ];
-const JOB_COLUMNS = ['id', 'kind', 'target', 'status', 'progress', 'created_at', 'started_at', 'finished_at', 'duration_ms', 'error', 'spec', 'metrics', 'version'];
+const JOB_COLUMNS = ['id', 'kind', 'target', 'status', 'progress', 'created_at', 'started_at', 'finished_at', 'duration_ms', 'error', 'spec', 'metrics', 'version', 'tenant'];
 
 /**
  * Fixture:
