@@ -123,6 +123,22 @@ describe('startRepl', () => {
     await s.quit();
   });
 
+  it('names the tenant in the prompt after SET TENANT, and drops it after RESET TENANT', async () => {
+    await fresh();
+    const s = session();
+    await s.waitFor('modelsql> ');
+    s.type("SET TENANT 'acme';\r");
+    await s.waitFor(/modelsql\[acme\]> $/);
+    s.type("CREATE MODEL spam WITH (artifact = 's3://a',\r");
+    await s.waitFor(/ {12}-> $/); // the continuation prompt lines up under the longer prompt
+    s.type("  description = 'x');\r");
+    await s.waitFor(/modelsql\[acme\]> $/);
+    s.type('RESET TENANT;\r');
+    await s.waitFor(/\nmodelsql> $/);
+    expect(await s.run('SELECT name FROM ML_MODELS_DASHBOARD;')).toMatch(/\(0 rows\)/);
+    await s.quit();
+  });
+
   it('keeps going on a ; inside a string or comment', async () => {
     await fresh();
     const s = session();
