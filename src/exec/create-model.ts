@@ -83,39 +83,44 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
       values.set(name, bindValue(option.value, params));
     }
   }
-  const get = (name: OptionName): unknown => (values.has(name) ? values.get(name) : undefined);
-  const weights = get('weights');
+  /** An option converted by `convert`, or `fallback` when the statement does not give it. */
+  const opt = <T>(name: OptionName, convert: (name: OptionName, value: unknown) => T, fallback: T): T =>
+    values.has(name) ? convert(name, values.get(name)) : fallback;
+  const weights = values.get('weights');
   if (weights !== undefined && weights !== null && !(weights instanceof Uint8Array) && !(weights instanceof FileReference)) {
     throw invalidArgument(`weights must be a blob (x'...') or a Buffer/Uint8Array parameter, got ${describeValue(weights)}`);
   }
-  const registration = {
-    artifact: get('artifact') === undefined ? null : text('artifact', get('artifact')),
-    trainingSql: get('training_sql') === undefined ? null : text('training_sql', get('training_sql')),
-    trainingDataHash: get('training_data_hash') === undefined ? null : text('training_data_hash', get('training_data_hash')),
-    createdBy: get('created_by') === undefined ? null : text('created_by', get('created_by')),
-    description: get('description') === undefined ? null : text('description', get('description')),
-    active: get('active') === undefined ? true : bool('active', get('active')),
+  const hyperparams = opt('hyperparams', json, null);
+  const metrics = opt('metrics', json, null);
+  const isAsync = opt('async', bool, false);
+  const trainer = opt('trainer', text, null);
+  // One literal with every field (no spread of a built object: see versionRecord for why).
+  const input = {
+    weights: weights instanceof Uint8Array ? weights : null,
+    hyperparams,
+    metrics,
+    artifact: opt('artifact', text, null),
+    trainingSql: opt('training_sql', text, null),
+    trainingDataHash: opt('training_data_hash', text, null),
+    createdBy: opt('created_by', text, null),
+    description: opt('description', text, null),
+    active: opt('active', bool, true),
     parentVersion: node.fromVersion === null ? null : bindInteger(node.fromVersion, params, 'FROM VERSION'),
-    modelType: get('model_type') === undefined ? null : text('model_type', get('model_type')),
-    task: get('task') === undefined ? null : text('task', get('task')),
-    backend: get('backend') === undefined ? null : text('backend', get('backend')),
-    baseModel: get('base_model') === undefined ? null : text('base_model', get('base_model')),
-    baseVersion: get('base_version') === undefined || get('base_version') === null ? null : integer('base_version', get('base_version')),
-    config: get('config') === undefined ? null : json('config', get('config')),
+    modelType: opt('model_type', text, null),
+    task: opt('task', text, null),
+    backend: opt('backend', text, null),
+    baseModel: opt('base_model', text, null),
+    baseVersion: opt('base_version', (name, value) => (value === null ? null : integer(name, value)), null),
+    config: opt('config', json, null),
     schema: node.schema === null ? null : bindSchema(node.schema, params),
   };
-  const hyperparams = get('hyperparams') === undefined ? null : json('hyperparams', get('hyperparams'));
-  const metrics = get('metrics') === undefined ? null : json('metrics', get('metrics'));
-  const isAsync = get('async') === undefined ? false : bool('async', get('async'));
-  const trainer = get('trainer') === undefined ? null : text('trainer', get('trainer'));
 
   if (trainer === null) {
     if (isAsync) throw invalidArgument('async = TRUE needs a trainer (trainer = \'name\')');
-    const weightsFile = weights instanceof FileReference ? weights : null;
-    const bytes = weights instanceof Uint8Array ? weights : null;
-    return { kind: 'register', input: { ...registration, weights: bytes, hyperparams, metrics }, weightsFile };
+    return { kind: 'register', input, weightsFile: weights instanceof FileReference ? weights : null };
   }
   if (weights !== undefined && weights !== null) throw invalidArgument('weights and trainer cannot be combined: the trainer produces the weights');
   if (metrics !== null) throw invalidArgument('metrics and trainer cannot be combined: the trainer reports the metrics');
+  const { weights: _weights, hyperparams: _hyperparams, metrics: _metrics, ...registration } = input;
   return { kind: 'train', async: isAsync, spec: { trainer, hyperparams, registration } };
 }

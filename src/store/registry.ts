@@ -39,7 +39,7 @@ import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadR
 import { SchemaIndex } from './schema-index.js';
 import { checkTransition, type StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
-import { checkVersionNumber, prepareVersion } from './version-input.js';
+import { checkVersionNumber, prepareVersion, versionRecord } from './version-input.js';
 
 /** What a read sees: committed state, or also the unflushed writes (writers holding the model's lock). */
 type View = 'committed' | 'latest';
@@ -199,8 +199,7 @@ export class Registry {
         retired: false,
         production: head?.production ?? null,
       };
-      const record: VersionRecord = {
-        ...fields,
+      const record = versionRecord(fields, {
         sha256: blob?.sha256 ?? null,
         sizeBytes: blob?.sizeBytes ?? null,
         blob: blob?.blob ?? null,
@@ -208,7 +207,7 @@ export class Registry {
         baseModel: base?.key ?? null,
         baseVersion: base?.version ?? null,
         createdAt: now,
-      };
+      });
       const ops: WriteOp[] = [
         { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord(record) },
         this.headOp(key, newHead),
