@@ -155,17 +155,7 @@ export class Database {
       retireVersion: guard((store, model: string, version: number) => store.retire(model, version)),
       getVersion: guard((store, model: string, version: number) => store.getVersion(model, version)),
       getActive: guard((store, model: string) => store.getActive(model)),
-      latestAtStage: guard(async (store, model: string, stage: Stage) => {
-        checkStage(stage);
-        if (stage === 'dev') {
-          // dev is not indexed (every version starts there): newest first over the model's versions.
-          const all = await store.listVersions(model);
-          return all.reverse().find((v) => v.stage === 'dev' && !v.retired) ?? null;
-        }
-        await store.summary(model); // UNKNOWN_MODEL rather than null for a name that does not resolve
-        for await (const version of store.versionsAtStage(model, stage, { newestFirst: true })) return version;
-        return null;
-      }),
+      latestAtStage: guard((store, model: string, stage: Stage) => store.latestAtStage(model, checkStage(stage))),
       listVersions: guard((store, model: string) => store.listVersions(model)),
       summaries: guard((store, options?: ListOptions) => store.summaries(options)),
       lookupSchema: guard((store, schema: SchemaInput) => store.lookupSchema(schema)),

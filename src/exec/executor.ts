@@ -63,9 +63,9 @@ export async function executeStatement(node: StatementNode, params: Params, cont
         return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);
       }
       // Checked now so a bad lineage or schema fails the statement, not the job later.
-      const { baseVersion } = await registry.checkRegistration(node.model, plan.spec.registration);
       // The lineage is what the base was when the statement ran, not when the job finishes.
-      const spec = { ...plan.spec, registration: { ...plan.spec.registration, baseVersion } };
+      const { base } = await registry.checkRegistration(node.model, plan.spec.registration);
+      const spec = { ...plan.spec, base };
       if (plan.async) {
         const job = await jobs.enqueueTrain(node.model, spec, tenant);
         return result('CREATE MODEL', [{ model: node.model, job_id: job.id, status: job.status }]);

@@ -13,7 +13,7 @@ import { isJobId, jobKey, jobQueueKey } from './keys.js';
 import type { Level } from './level.js';
 import { toJsonText } from './json.js';
 import { NS, decodeJob, decodeJsonText, encodeRecord, isTerminal, type JobRecord } from './records.js';
-import type { Registry } from './registry.js';
+import type { Registry, ResolvedBase } from './registry.js';
 import type { RegisterVersionInput, RegisteredVersion } from './types.js';
 
 /** What a trainer is given. */
@@ -49,6 +49,8 @@ export interface TrainSpec {
   readonly hyperparams: unknown;
   /** Registration fields other than weights/metrics, from the statement. */
   readonly registration: Omit<RegisterVersionInput, 'weights' | 'metrics' | 'hyperparams'>;
+  /** The base model as resolved when the statement ran (absent in specs from before format 2). */
+  readonly base?: ResolvedBase | null;
 }
 
 /** A job as the API and ML_JOBS show it. */
@@ -308,6 +310,7 @@ export class Jobs {
           { ...spec.registration, weights: result.weights ?? null, artifact: result.artifact ?? spec.registration.artifact ?? null, metrics: result.metrics ?? null, hyperparams: result.hyperparams ?? spec.hyperparams },
           {
             jobId: id,
+            base: spec.base,
             extraOps: (version) => [
               this.jobOp({ ...current, status: 'completed', progress: 100, finishedAt: Date.now(), metrics: metricsText, version }),
               this.unqueueOp(current),

@@ -16,7 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import { Blobs, type StoredBlob } from './blobs.js';
-import { ModelSqlError, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
+import { ModelSqlError, corruption, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type WriteOp } from './commit-queue.js';
 import { decodeFingerprint, normalizeSchema, type SchemaInput } from './fingerprint.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -52,6 +52,14 @@ export interface RegistrationHooks {
   readonly jobId?: string;
   /** More writes for the same atomic unit, e.g. marking the job completed. */
   readonly extraOps?: (version: number) => readonly WriteOp[];
+  /** Lineage resolved earlier (when a train statement ran), used instead of resolving `input.baseModel` again. */
+  readonly base?: ResolvedBase | null;
+}
+
+/** A base model as resolved for lineage: its head key (tenant-qualified) and version. */
+export interface ResolvedBase {
+  readonly key: string;
+  readonly version: number;
 }
 
 /** Options of listings: retired models and versions are left out unless asked for. */
@@ -67,8 +75,6 @@ interface Shared {
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
   readonly defaultActor: string | null;
-  /** Last `createdAt` handed out (see `register`). */
-  readonly clock: { last: number };
 }
 
 /** A model as this session resolved it. */
@@ -111,7 +117,6 @@ export class Registry {
         blobs: new Blobs(level, queueOrTenant),
         index: new SchemaIndex(level),
         defaultActor: defaultActor ?? null,
-        clock: { last: 0 },
       };
       this.tenant = null;
     } else {
@@ -170,25 +175,17 @@ export class Registry {
     let weightOps: readonly WriteOp[] = [];
     if (hooks.weights) weightOps = blobs.commitOps(hooks.weights.blob);
     else if (input.weights) ({ blob, ops: weightOps } = blobs.inline(input.weights));
-    const base = await this.resolveBase(input);
-
+    const base = hooks.base !== undefined ? hooks.base : await this.resolveBase(input);
     const key = modelKey(model, this.tenant);
     const { version, active, durable } = await this.shared.locks.run(key, async () => {
       const epoch = queue.epoch;
       const head = await this.readHead(key, 'latest');
-      if (head?.retired) throw retired(model);
-      const latest = head?.latest ?? 0;
-      if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
-      if (fields.parentVersion !== null && fields.parentVersion > latest) {
-        if (!head) throw unknownModel(model);
-        throw unknownVersion(model, fields.parentVersion);
-      }
-      const version = latest + 1;
-      // Strictly increasing, per model and across this process's registrations, so
-      // "newest by created_at" never ties or runs backwards with the clock: the
-      // latest-at-stage query and LOOKUP's newest match rely on it.
-      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1, this.shared.clock.last + 1);
-      this.shared.clock.last = now;
+      await this.checkNewVersion(model, head, fields.parentVersion);
+      const version = (head?.latest ?? 0) + 1;
+      // Strictly increasing per model, and stored (head.updatedAt never goes back), so
+      // the newest version by created_at is always the highest number, across restarts
+      // and clock steps: the latest-at-stage query relies on it.
+      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
       const makeActive = input.active !== false;
       const newHead: HeadRecord = {
         active: makeActive ? version : (head?.active ?? null),
@@ -225,18 +222,27 @@ export class Registry {
    * Checks now what a train job will register later (catalog fields, schema, lineage,
    * and that the model may take a new version), so a bad statement fails before a job
    * is queued. The weights come from the trainer, so they are not required here.
-   * Returns the base version the lineage resolves to now, for the job to pin.
+   * Returns the base the lineage resolves to now, for the job to pin.
    */
-  async checkRegistration(model: string, input: RegisterVersionInput): Promise<{ baseVersion: number | null }> {
+  async checkRegistration(model: string, input: RegisterVersionInput): Promise<{ base: ResolvedBase | null }> {
     validateModelName(model);
     const { fields } = prepareVersion({ ...input, artifact: input.artifact ?? 'checked-later' }, { jobId: null, uploaded: undefined, defaultActor: null });
     const base = await this.resolveBase(input);
-    const head = await this.readHead(modelKey(model, this.tenant), 'latest');
+    await this.checkNewVersion(model, await this.readHead(modelKey(model, this.tenant), 'latest'), fields.parentVersion);
+    return { base };
+  }
+
+  /** Whether `model` (this session's own; `head` undefined when it has none yet) may take a new version. */
+  private async checkNewVersion(model: string, head: HeadRecord | undefined, parentVersion: number | null): Promise<void> {
     if (head?.retired) throw retired(model);
-    if (fields.parentVersion !== null && fields.parentVersion > (head?.latest ?? 0)) {
-      throw head ? unknownVersion(model, fields.parentVersion) : unknownModel(model);
+    const latest = head?.latest ?? 0;
+    if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
+    if (parentVersion === null || parentVersion <= latest) return;
+    if (head) throw unknownVersion(model, parentVersion);
+    if (this.tenant !== null && (await this.readHead(modelKey(model, null), 'latest'))) {
+      throw invalidArgument(`FROM VERSION refers to tenant '${this.tenant}''s own model '${model}', which has no versions yet; to derive from the global '${model}', use base_model = '${model}'`, { model });
     }
-    return { baseVersion: base?.version ?? null };
+    throw unknownModel(model);
   }
 
   /** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
@@ -247,7 +253,7 @@ export class Registry {
       const record = await this.readRecord(model, key, head, version, 'latest');
       if (record.retired) throw retired(model, version);
       if (record.archived) throw versionArchived(model, version);
-      const ops = head.active === version ? [] : [this.headOp(key, { ...head, active: version, updatedAt: Date.now() })];
+      const ops = head.active === version ? [] : [this.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
       return { result: { previous: head.active }, ops };
     });
   }
@@ -268,7 +274,7 @@ export class Registry {
       }
       const refused = checkTransition(model, version, record.stage, direction, to);
       if (refused) throw refused;
-      const now = Date.now();
+      const now = touched(head);
       const { level } = this.shared;
       const ops: WriteOp[] = [{ type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, stage: to, promotedAt: now }) }];
       // The stage index holds non-retired versions at staging and production only.
@@ -309,7 +315,7 @@ export class Registry {
         ops.push(...this.indexOps(key, parseVersionKey(vKey)!.version, record, 'remove'));
       }
       if (archived === 0) return { result: { archived: 0, active: null }, ops: [] };
-      ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: Date.now() }));
+      ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: touched(head) }));
       return { result: { archived, active: null }, ops };
     });
   }
@@ -324,7 +330,7 @@ export class Registry {
   async retire(model: string, version?: number): Promise<{ changed: boolean; active: number | null }> {
     if (version !== undefined) checkVersionNumber(version);
     return this.mutate<{ changed: boolean; active: number | null }>(model, async (key, head) => {
-      const now = Date.now();
+      const now = touched(head);
       if (version === undefined) {
         if (head.retired) return { result: { changed: false, active: head.active }, ops: [] };
         return { result: { changed: true, active: head.active }, ops: [this.headOp(key, { ...head, retired: true, updatedAt: now })] };
@@ -410,7 +416,8 @@ export class Registry {
         if (parsed.model !== lastKey) {
           lastKey = parsed.model;
           const target = heads.get(parsed.model);
-          skip = target === undefined ? await this.skipUnlisted(parsed.model, vKey, ownNames) : target.head.retired && !options.includeRetired;
+          if (target === undefined) await this.checkUnlisted(parsed.model, vKey, ownNames);
+          skip = target === undefined || (target.head.retired && !options.includeRetired);
         }
         if (skip) continue;
         const { head, name } = heads.get(parsed.model)!;
@@ -434,18 +441,17 @@ export class Registry {
   }
 
   /**
-   * Versions met in a scan whose model was not among the heads read first: a global
-   * model the session's own shadows, or one created since, is skipped; a version with
-   * no head at all is damage, and is reported.
+   * Versions met in a scan whose model was not among the heads read first are skipped:
+   * a global model the session's own shadows, or one created since. A version with no
+   * head at all is damage, and is reported.
    */
-  private async skipUnlisted(model: string, vKey: string, ownNames: ReadonlySet<string>): Promise<true> {
+  private async checkUnlisted(model: string, vKey: string, ownNames: ReadonlySet<string>): Promise<void> {
     const id = parseModelKey(model);
     if (!id) throw malformedKey(NS.versions, vKey);
-    if (id.tenant === null && ownNames.has(id.name)) return true;
+    if (id.tenant === null && ownNames.has(id.name)) return;
     if ((await this.readHead(model)) === undefined) {
       throw new ModelSqlError('CORRUPTION', `version record '${vKey}' in namespace '${NS.versions}' has no model head in '${NS.models}'`, { namespace: NS.versions, key: vKey });
     }
-    return true;
   }
 
   /**
@@ -463,8 +469,37 @@ export class Registry {
       if (!Number.isInteger(version) || version < 1) throw malformedKey(NS.stages, sKey);
       if (version > head.latest) continue;
       const record = await this.readRecord(model, key, head, version, 'committed');
+      if (record.stage !== stage || record.retired) {
+        // Moved since the index was read (the entry is gone now), or damage (it is not).
+        if ((await this.shared.level.stages.get(sKey)) !== undefined) {
+          throw corruption(NS.stages, sKey, `the index puts version ${version} at ${stage} but its record says ${record.retired ? 'retired' : record.stage}`);
+        }
+        continue;
+      }
       yield this.toModelVersion(key, model, version, record, head);
     }
+  }
+
+  /**
+   * The most recently registered non-retired version at `stage`, or null. Staging and
+   * production come from the stage index; dev (not indexed: every version starts
+   * there) is a newest-first walk that stops at the first dev version.
+   */
+  async latestAtStage(model: string, stage: Stage): Promise<ModelVersion | null> {
+    const { key, head } = await this.resolve(model);
+    if (head.retired) return null;
+    if (stage !== 'dev') {
+      for await (const version of this.versionsAtStage(model, stage, { newestFirst: true })) return version;
+      return null;
+    }
+    for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), reverse: true })) {
+      const parsed = parseVersionKey(vKey);
+      if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
+      if (parsed.version > head.latest) continue;
+      const record = decodeVersion(raw, vKey);
+      if (record.stage === 'dev' && !record.retired) return this.toModelVersion(key, model, parsed.version, record, head);
+    }
+    return null;
   }
 
   /**
@@ -475,13 +510,30 @@ export class Registry {
    */
   async lookupSchema(schema: SchemaInput): Promise<SchemaLookup> {
     const fingerprint = normalizeSchema(schema);
-    const outcome = await this.shared.index.lookup(fingerprint, this.scopes(), async (key: string) => {
+    const index = this.shared.index;
+    // Model-level answers repeat for every entry of a much-retrained model: ask once.
+    const models = new Map<string, Promise<HeadRecord | undefined>>();
+    const eligibleModel = async (key: string): Promise<HeadRecord | undefined> => {
       const head = await this.readHead(key);
-      if (!head || head.retired) return false;
+      if (!head || head.retired) return undefined;
       const id = parseModelKey(key);
       if (!id) throw malformedKey(NS.fingerprints, key);
-      if (id.tenant === null && this.tenant !== null) return (await this.readHead(modelKey(id.name, this.tenant))) === undefined;
-      return true;
+      const shadowed = id.tenant === null && this.tenant !== null && (await this.readHead(modelKey(id.name, this.tenant))) !== undefined;
+      return shadowed ? undefined : head;
+    };
+    const outcome = await index.lookup(fingerprint, this.scopes(), async (key: string, version: number) => {
+      let head = models.get(key);
+      if (!head) models.set(key, (head = eligibleModel(key)));
+      const current = await head;
+      if (!current) return false;
+      const name = parseModelKey(key)!.name;
+      const record = await this.readRecord(name, key, current, version, 'committed');
+      if (!record.archived && !record.retired && record.schemaHash !== null) return true;
+      // Archived or retired since the index was read (its entry is gone now), or damage (it is not).
+      if (record.schemaHash !== null && (await index.hasEntry({ modelKey: key, version, createdAt: record.createdAt }, record.schemaHash))) {
+        throw corruption(NS.fingerprints, `${record.schemaHash}:…:${key}:${version}`, `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : 'archived'}`);
+      }
+      return false;
     });
     if (outcome.mode === 'cold_start') return { mode: 'cold_start', model: null, version: null, distance: null };
     const name = parseModelKey(outcome.modelKey)!.name;
@@ -551,7 +603,7 @@ export class Registry {
       const ops: WriteOp[] = [
         { type: 'put', sublevel: this.shared.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
         ...this.indexOps(key, version, record, archived ? 'remove' : 'add'),
-        this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: Date.now() }),
+        this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: touched(head) }),
       ];
       return { result: { changed: true, active }, ops };
     });
@@ -658,6 +710,8 @@ export class Registry {
 
   private toModelVersion(key: string, model: string, version: number, record: VersionRecord, head: HeadRecord): ModelVersion {
     const vKey = versionKey(key, version);
+    const base = record.baseModel === null ? null : parseModelKey(record.baseModel);
+    if (base === undefined) throw corruption(NS.versions, vKey, `field 'baseModel' is not a model key`);
     return {
       model,
       tenant: parseModelKey(key)?.tenant ?? null,
@@ -682,14 +736,19 @@ export class Registry {
       modelType: record.modelType,
       task: record.task,
       backend: record.backend,
-      baseModel: record.baseModel === null ? null : (parseModelKey(record.baseModel)?.name ?? null),
-      baseTenant: record.baseModel === null ? null : (parseModelKey(record.baseModel)?.tenant ?? null),
+      baseModel: base?.name ?? null,
+      baseTenant: base?.tenant ?? null,
       baseVersion: record.baseVersion,
       config: decodeJsonText(record.config, NS.versions, vKey),
       schemaHash: record.schemaHash,
       schema: decodeJsonText(record.schema, NS.versions, vKey),
     };
   }
+}
+
+/** A head's new `updatedAt`: now, but never before the last change (a registration may have run ahead of the clock). */
+function touched(head: HeadRecord): number {
+  return Math.max(Date.now(), head.updatedAt);
 }
 
 function toSummary(name: string, tenant: string | null, head: HeadRecord): ModelSummary {

@@ -197,6 +197,11 @@ export class SchemaIndex {
    * Ops that take a version out of lookups (archived, retired). Only its entry goes:
    * the postings belong to the schema, which other versions may still have.
    */
+  /** Whether the committed index holds this version's entry (tells a stale read from damage). */
+  async hasEntry(entry: IndexedVersion, hash: string): Promise<boolean> {
+    return (await this.level.fingerprints.get(entryKey(entry, hash))) !== undefined;
+  }
+
   removeOps(entry: IndexedVersion, fp: Fingerprint): WriteOp[] {
     return [{ type: 'del', sublevel: this.level.fingerprints, key: entryKey(entry, fp.hash) }];
   }
@@ -229,7 +234,7 @@ export class SchemaIndex {
       // Sorted by bound: once a bound is worse than the best, so is everything after it.
       if (candidate.bound > (best?.distance ?? WARM_START_THRESHOLD)) break;
       let shared: Promise<readonly string[]> | undefined;
-      for (let s = 0; s < scopes.length; s++) {
+      candidateLoop: for (let s = 0; s < scopes.length; s++) {
         for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(candidate.hash, scopes[s]!), reverse: true })) {
           const { recordCount, stats } = decodeEntry(key, value);
           // Stats only count when both sides have records; only then are the shared names needed.
@@ -238,7 +243,12 @@ export class SchemaIndex {
           const distance = combineDistance(candidate.jaccard, statsSimilarity(fp, { recordCount, fields }));
           const { modelKey, version, tail } = parseEntryKey(key);
           if (!improves(best, distance, s, tail)) continue;
-          if (await accept(modelKey, version)) best = { modelKey, version, distance, scope: s, tail };
+          if (!(await accept(modelKey, version))) continue;
+          best = { modelKey, version, distance, scope: s, tail };
+          // At this schema's bound (stats agree fully, or the query has no record count)
+          // nothing after it here can win: older entries and later scopes lose ties.
+          // Stops reading the thousands of entries one much-retrained schema may have.
+          if (distance === candidate.bound) break candidateLoop;
         }
       }
     }

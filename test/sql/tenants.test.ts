@@ -710,16 +710,23 @@ describe('LOOKUP MODEL FOR SCHEMA per tenant', () => {
     expect(one(await acme.query(CHURN_Q))).toEqual({ mode: 'warm_load', model: 'shared', version: 2, distance: 0 });
   });
 
-  it('"then the newest": of two own exact matches, the one registered last wins, even within one millisecond', async () => {
-    // Registration order, not the name, must decide: `zeta` first, then `alpha`, in the same millisecond.
-    const now = Date.now();
-    vi.spyOn(Date, 'now').mockReturnValue(now);
+  it('"then the newest": of two own exact matches, the one registered later wins; within one millisecond, model name order decides', async () => {
+    // created_at is honest wall-clock time (whole milliseconds, strictly increasing only
+    // within one model), so two models registered in the same millisecond tie on it.
+    let now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
     try {
       const acme = (await db()).withTenant('acme');
       await acme.query(`CREATE MODEL zeta WITH (weights = $1) ${CHURN}`, [weights(1)]);
+      now += 1;
       await acme.query(`CREATE MODEL alpha WITH (weights = $1) ${CHURN}`, [weights(2)]);
       expect(one(await acme.query(CHURN_Q))).toEqual({ mode: 'warm_load', model: 'alpha', version: 1, distance: 0 });
       expect(one(await acme.query(CHURN_NEAR_Q))).toMatchObject({ mode: 'warm_start', model: 'alpha', version: 1 });
+
+      now += 1;
+      await acme.query(`CREATE MODEL mid WITH (weights = $1) ${CHURN}`, [weights(3)]);
+      await acme.query(`CREATE MODEL beta WITH (weights = $1) ${CHURN}`, [weights(4)]);
+      expect(one(await acme.query(CHURN_Q))).toEqual({ mode: 'warm_load', model: 'mid', version: 1, distance: 0 });
     } finally {
       vi.restoreAllMocks();
     }
