@@ -28,8 +28,8 @@ export const META_HELP = [
   'Statements end with ";" and may span lines. Meta commands:',
   '  .help                  show this help',
   '  .tables                list the tables SELECT can read, with their columns',
-  '  .models                list models: name, active version, total versions',
-  '  .describe MODEL        versions of MODEL: active/archived flags, lineage',
+  '  .models                list models: name, active and production versions, counts',
+  '  .describe MODEL        versions of MODEL: active/archived/retired flags, stage, lineage',
   '  .mode table|json|csv   how results are printed',
   '  .timer on|off          print how long each statement took',
   "  .export MODEL VERSION N TO 'path'   write a version's weights to a file (SHA-256 checked)",
@@ -98,8 +98,8 @@ export async function runMeta(db: Database, line: string, settings: ReplSettings
         output: format(
           table(
             '.models',
-            ['name', 'active_version', 'total_versions', 'archived_versions'],
-            summaries.map((s) => ({ name: s.name, active_version: s.activeVersion, total_versions: s.totalVersions, archived_versions: s.archivedVersions })),
+            ['name', 'active_version', 'production_version', 'total_versions', 'archived_versions'],
+            summaries.map((s) => ({ name: s.name, active_version: s.activeVersion, production_version: s.productionVersion, total_versions: s.totalVersions, archived_versions: s.archivedVersions })),
           ),
         ),
       };
@@ -118,8 +118,11 @@ export async function runMeta(db: Database, line: string, settings: ReplSettings
       const rows = versions.map((v) => ({
         version: v.version,
         active: v.active,
+        stage: v.stage,
         archived: v.archived,
+        retired: v.retired,
         parent_version: v.parentVersion,
+        base: v.baseModel === null ? null : `${v.baseModel} v${v.baseVersion}`,
         sha256: v.sha256 === null ? null : v.sha256.slice(0, 12),
         artifact: v.artifact,
         metrics: v.metrics,
@@ -127,7 +130,7 @@ export async function runMeta(db: Database, line: string, settings: ReplSettings
         created_by: v.createdBy,
         description: v.description,
       }));
-      const result = table(`.describe ${model}`, ['version', 'active', 'archived', 'parent_version', 'sha256', 'artifact', 'metrics', 'created_at', 'created_by', 'description'], rows);
+      const result = table(`.describe ${model}`, ['version', 'active', 'stage', 'archived', 'retired', 'parent_version', 'base', 'sha256', 'artifact', 'metrics', 'created_at', 'created_by', 'description'], rows);
       const header = `model ${model}: active version ${active ? active.version : 'none'}, ${versions.length} ${versions.length === 1 ? 'version' : 'versions'}`;
       return { output: settings.mode === 'table' ? `${header}\n${format(result)}` : format(result) };
     }

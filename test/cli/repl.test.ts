@@ -278,17 +278,21 @@ describe('startRepl', () => {
     await db.query("CREATE MODEL spam WITH (artifact = 'a')");
     await db.query("CREATE MODEL spam FROM VERSION 1 WITH (artifact = 'b')");
     await db.query('ARCHIVE MODEL spam VERSION 1');
-    await db.query("CREATE MODEL ham WITH (artifact = 'c')");
+    await db.query('ALTER MODEL spam VERSION 2 PROMOTE TO STAGING');
+    await db.query('ALTER MODEL spam VERSION 2 PROMOTE TO PRODUCTION');
+    await db.query("CREATE MODEL ham WITH (artifact = 'c', base_model = 'spam')");
     const s = session();
     await s.waitFor('modelsql> ');
     const models = await s.run('.models');
-    expect(models).toMatch(/spam\s+\|\s+2\s+\|\s+2/);
-    expect(models).toMatch(/ham\s+\|\s+1\s+\|\s+1/);
+    expect(models).toMatch(/spam\s+\|\s+2\s+\|\s+2\s+\|\s+2/);
+    expect(models).toMatch(/ham\s+\|\s+1\s+\|\s+NULL\s+\|\s+1/);
     const describe = await s.run('.describe spam');
     expect(describe).toContain('model spam: active version 2, 2 versions');
     expect(describe).toMatch(/parent_version/);
-    expect(describe).toMatch(/\s1\s+\|\s+false\s+\|\s+true\s+\|\s+NULL/);
-    expect(describe).toMatch(/\s2\s+\|\s+true\s+\|\s+false\s+\|\s+1/);
+    // version | active | stage | archived | retired | parent_version
+    expect(describe).toMatch(/\s1\s+\|\s+false\s+\|\s+dev\s+\|\s+true\s+\|\s+false\s+\|\s+NULL/);
+    expect(describe).toMatch(/\s2\s+\|\s+true\s+\|\s+production\s+\|\s+false\s+\|\s+false\s+\|\s+1/);
+    expect(await s.run('.describe ham')).toMatch(/spam v2/);
     expect(await s.run('.describe nope')).toContain("error: unknown model 'nope'");
     await s.quit();
   });
