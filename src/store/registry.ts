@@ -91,6 +91,13 @@ function malformedKey(namespace: string, key: string): ModelSqlError {
   return new ModelSqlError('CORRUPTION', `malformed key '${key}' in namespace '${namespace}'`, { namespace, key });
 }
 
+/** The version number in a version key, or CORRUPTION. */
+function versionOf(vKey: string): number {
+  const parsed = parseVersionKey(vKey);
+  if (!parsed) throw malformedKey(NS.versions, vKey);
+  return parsed.version;
+}
+
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** The registry over one opened store, as one tenant (or the global session) sees it. */
@@ -312,7 +319,7 @@ export class Registry {
         if (record.archived) continue;
         archived++;
         ops.push({ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
-        ops.push(...this.indexOps(key, parseVersionKey(vKey)!.version, record, 'remove'));
+        ops.push(...this.indexOps(key, head, versionOf(vKey), record, 'remove'));
       }
       if (archived === 0) return { result: { archived: 0, active: null }, ops: [] };
       ops.push(this.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: touched(head) }));
@@ -333,14 +340,22 @@ export class Registry {
       const now = touched(head);
       if (version === undefined) {
         if (head.retired) return { result: { changed: false, active: head.active }, ops: [] };
-        return { result: { changed: true, active: head.active }, ops: [this.headOp(key, { ...head, retired: true, updatedAt: now })] };
+        // Its versions leave the schema index (LOOKUP never offers them again). O(versions
+        // of this model), like ARCHIVE MODEL; versions queued earlier must be on disk first.
+        await this.shared.queue.idle();
+        const ops: WriteOp[] = [];
+        for await (const [vKey, raw] of this.shared.level.versions.iterator(versionRange(key))) {
+          ops.push(...this.indexOps(key, head, versionOf(vKey), decodeVersion(raw, vKey), 'remove'));
+        }
+        ops.push(this.headOp(key, { ...head, retired: true, updatedAt: now }));
+        return { result: { changed: true, active: head.active }, ops };
       }
       const record = await this.readRecord(model, key, head, version, 'latest');
       if (record.retired) return { result: { changed: false, active: head.active }, ops: [] };
       const { level } = this.shared;
       const ops: WriteOp[] = [
         { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, retired: true }) },
-        ...this.indexOps(key, version, record, 'remove'),
+        ...this.indexOps(key, head, version, record, 'remove'),
       ];
       if (record.stage !== 'dev') ops.push({ type: 'del', sublevel: level.stages, key: stageKey(key, record.stage, version) });
       const production = head.production === version ? await this.productionAfter(key, head, version, 'dev') : head.production;
@@ -602,7 +617,7 @@ export class Registry {
       const active = archived && head.active === version ? null : head.active;
       const ops: WriteOp[] = [
         { type: 'put', sublevel: this.shared.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
-        ...this.indexOps(key, version, record, archived ? 'remove' : 'add'),
+        ...this.indexOps(key, head, version, record, archived ? 'remove' : 'add'),
         this.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: touched(head) }),
       ];
       return { result: { changed: true, active }, ops };
@@ -610,11 +625,12 @@ export class Registry {
   }
 
   /**
-   * Schema index upkeep: the index holds exactly the versions that are neither
-   * archived nor retired, so lookups never wade through ineligible entries.
+   * Schema index upkeep: the index holds exactly the versions with a schema that are
+   * neither archived nor retired, of models that are not retired, so lookups never
+   * wade through ineligible entries.
    */
-  private indexOps(key: string, version: number, record: VersionRecord, change: 'add' | 'remove'): WriteOp[] {
-    if (record.schema === null || record.retired || (change === 'remove' && record.archived)) return [];
+  private indexOps(key: string, head: HeadRecord, version: number, record: VersionRecord, change: 'add' | 'remove'): WriteOp[] {
+    if (record.schema === null || record.retired || head.retired || (change === 'remove' && record.archived)) return [];
     const fingerprint = decodeFingerprint(record.schema, NS.versions, versionKey(key, version));
     const entry = { modelKey: key, version, createdAt: record.createdAt };
     return change === 'add' ? this.shared.index.addOps(entry, fingerprint) : this.shared.index.removeOps(entry, fingerprint);

@@ -105,3 +105,24 @@ describe('FROM VERSION in a tenant session', () => {
     expect((await acme.query("SELECT tenant FROM ML_MODELS_DASHBOARD WHERE name = 'g'")).rows).toEqual([{ tenant: null }]);
   });
 });
+
+describe('the schema index holds only what LOOKUP may offer', () => {
+  it('retiring a model takes its versions out of the index; archiving and unarchiving its versions afterwards does not bring them back', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.exec(`CREATE MODEL m WITH (weights = x'01') SCHEMA (a name, b date);
+                   CREATE MODEL m WITH (weights = x'02') SCHEMA (a name, b date, c id);
+                   CREATE MODEL other WITH (weights = x'03') SCHEMA (z text)`);
+    await db.query('RETIRE MODEL m');
+    await db.query('ARCHIVE MODEL m VERSION 1');
+    await db.query('UNARCHIVE MODEL m VERSION 1');
+    expect(one(await db.query('LOOKUP MODEL FOR SCHEMA (a name, b date)')).mode).toBe('cold_start');
+    await db.close();
+    const level = await openLevel({ path: dir });
+    const entries = await level.fingerprints.keys().all();
+    await level.root.close();
+    expect(entries).toHaveLength(1); // only `other`
+    expect(entries[0]).toContain(':other:');
+  });
+});
+
