@@ -724,13 +724,21 @@ export class Registry {
     return raw === undefined ? undefined : decodeHead(raw, key);
   }
 
+  /** Tenant of a model key; scans ask once per row, so the last answer is kept. */
+  private tenantOf(key: string): string | null {
+    if (this.lastTenantOf?.key !== key) this.lastTenantOf = { key, tenant: parseModelKey(key)?.tenant ?? null };
+    return this.lastTenantOf.tenant;
+  }
+
+  private lastTenantOf: { key: string; tenant: string | null } | undefined;
+
   private toModelVersion(key: string, model: string, version: number, record: VersionRecord, head: HeadRecord): ModelVersion {
     const vKey = versionKey(key, version);
     const base = record.baseModel === null ? null : parseModelKey(record.baseModel);
     if (base === undefined) throw corruption(NS.versions, vKey, `field 'baseModel' is not a model key`);
     return {
       model,
-      tenant: parseModelKey(key)?.tenant ?? null,
+      tenant: this.tenantOf(key),
       version,
       active: head.active === version,
       archived: record.archived,
