@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { ModelSqlError, open, type Database, type ErrorCode, type OpenOptions, type QueryResult, type Row } from '../../src/index.js';
+import { ModelSqlError, open, type Database, type ErrorCode, type OpenOptions, type QueryResult, type Row, type TrainerContext, type TrainerResult } from '../../src/index.js';
 
 /** A fresh in-memory registry. */
 export function memoryDb(options: Omit<OpenOptions, 'path' | 'memory'> = {}): Promise<Database> {
@@ -189,4 +189,18 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A trainer that waits for `release()` and records the contexts it was given. */
+export function gatedTrainer(result: TrainerResult = { weights: weights(77), metrics: { f1: 0.91 } }) {
+  const gate = deferred();
+  const calls: TrainerContext[] = [];
+  const started = deferred<TrainerContext>();
+  const trainer = async (ctx: TrainerContext): Promise<TrainerResult> => {
+    calls.push(ctx);
+    started.resolve(ctx);
+    await gate.promise;
+    return result;
+  };
+  return { trainer, calls, started: started.promise, release: () => gate.resolve() };
 }

@@ -7,6 +7,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open, type Database, type TrainerContext, type TrainerResult } from '../../src/index.js';
 import {
+  gatedTrainer,
   Resources, deferred, expectError, expectFailsUnchanged, jobRow, memoryDb, one, sha256, snapshot, versionNumbers, waitFor,
   waitForJob, weights, within,
 } from '../helpers/sql.js';
@@ -26,19 +27,6 @@ async function registryState(d: Database): Promise<unknown> {
   return { dashboard, versions };
 }
 
-/** A trainer that waits for `release()` and records what it was given. */
-function gatedTrainer(result: TrainerResult = { weights: weights(77), metrics: { f1: 0.91 } }) {
-  const gate = deferred();
-  const calls: TrainerContext[] = [];
-  const started = deferred<TrainerContext>();
-  const trainer = async (ctx: TrainerContext): Promise<TrainerResult> => {
-    calls.push(ctx);
-    started.resolve(ctx);
-    await gate.promise;
-    return result;
-  };
-  return { trainer, calls, started: started.promise, release: () => gate.resolve() };
-}
 
 describe('async train jobs', () => {
   it('returns a queued 32-hex job id at once; the trainer gets hyperparams, reports progress, and its result becomes the next version', async () => {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ModelSqlError, open, type Database, type Row, type TrainerContext, type TrainerResult } from '../../src/index.js';
 import {
+  gatedTrainer,
   Resources, deferred, expectError, jobRow, memoryDb, one, sha256, waitForJob, weights,
 } from '../helpers/sql.js';
 
@@ -40,19 +41,6 @@ async function expectFailsUnchangedFor(sessions: readonly Database[], run: () =>
   return error;
 }
 
-/** A trainer that waits for `release()` and records the contexts it was given. */
-function gatedTrainer(result: TrainerResult = { weights: weights(77) }) {
-  const gate = deferred();
-  const calls: TrainerContext[] = [];
-  const started = deferred<TrainerContext>();
-  const trainer = async (ctx: TrainerContext): Promise<TrainerResult> => {
-    calls.push(ctx);
-    started.resolve(ctx);
-    await gate.promise;
-    return result;
-  };
-  return { trainer, calls, started: started.promise, release: () => gate.resolve() };
-}
 
 /** A settled call as comparable data: result (dates and bytes made stable) or error code, message and details. */
 async function outcome(run: () => Promise<unknown>): Promise<unknown> {
@@ -491,7 +479,7 @@ describe('jobs are per tenant', () => {
 
   it('a job keeps the tenant it was created in, even when the unpinned session switches away before it runs', async () => {
     const d = await db();
-    const gated = gatedTrainer();
+    const gated = gatedTrainer({ weights: weights(77) });
     d.registerTrainer('t', gated.trainer);
     await d.query("SET TENANT 'acme'");
     const id = one(await d.query("CREATE MODEL m WITH (trainer = 't', async = TRUE)")).job_id as string;
