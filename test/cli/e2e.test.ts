@@ -249,4 +249,32 @@ describe('modelsql CLI', () => {
     expect(pinned.code).toBe(1);
     expect(pinned.stderr).toMatch(/PERMISSION_DENIED|bound to a tenant/);
   });
+
+  it('drives stages, retire and schema lookup through a script, and the answers persist', async () => {
+    const folder = registry();
+    const script = [
+      "CREATE MODEL churn WITH (weights = x'01', task = 'classification', backend = 'onnx') SCHEMA (email email, age number NULL_RATE 0.1 CARDINALITY 90) RECORD_COUNT 5000",
+      "CREATE MODEL churn WITH (weights = x'02', base_model = 'churn', base_version = 1) SCHEMA (email email, age number, plan categorical)",
+      'ALTER MODEL churn VERSION 1 PROMOTE TO STAGING',
+      'ALTER MODEL churn VERSION 1 PROMOTE TO PRODUCTION',
+      'RETIRE MODEL churn VERSION 2',
+      'LOOKUP MODEL FOR SCHEMA (age NUMBER, email EMAIL)',
+      'LOOKUP MODEL FOR SCHEMA (email email, age number, plan categorical)',
+    ].join(';\n');
+    const run = await cli([folder, '--json'], { input: script });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const results = jsonLines(run.stdout);
+    expect(results.map((r) => r.command)).toEqual(['CREATE MODEL', 'CREATE MODEL', 'ALTER MODEL', 'ALTER MODEL', 'RETIRE MODEL', 'LOOKUP MODEL', 'LOOKUP MODEL']);
+    expect(results[3]!.rows[0]).toMatchObject({ model: 'churn', version: 1, from_stage: 'staging', stage: 'production' });
+    expect(results[5]!.rows).toEqual([{ mode: 'warm_load', model: 'churn', version: 1, distance: 0 }]);
+    // version 2 (the exact match) is retired, so the nearest live one answers
+    expect(results[6]!.rows[0]).toMatchObject({ mode: 'warm_start', model: 'churn', version: 1 });
+
+    const again = await cli([folder, '--json', '-e', 'SELECT name, production_version FROM ML_MODELS_DASHBOARD; ALTER MODEL churn VERSION 1 PROMOTE TO DEV']);
+    expect(again.code).toBe(1);
+    expect(jsonLines(again.stdout)[0]!.rows).toEqual([{ name: 'churn', production_version: 1 }]);
+    expect(again.stderr).toMatch(/INVALID_TRANSITION|invalid transition for model 'churn' version 1 from production to dev/);
+  });
 });
+
