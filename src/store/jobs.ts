@@ -86,6 +86,8 @@ export class Jobs {
   /** The worker's current pass over the queue; `stop` waits for it. */
   private pass: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The worker only runs once {@link start} has requeued what a crash left running. */
+  private started = false;
 
   constructor(
     private readonly level: Level,
@@ -106,6 +108,7 @@ export class Jobs {
 
   /** Requeues jobs a crash left running, then starts the worker. */
   async start(): Promise<void> {
+    if (this.started) return;
     const epoch = this.queue.epoch;
     const ops: WriteOp[] = [];
     for await (const id of this.level.jobQueue.values()) {
@@ -113,6 +116,7 @@ export class Jobs {
       if (job.status === 'running') ops.push(this.jobOp({ ...job, status: 'queued', progress: 0, startedAt: null }));
     }
     if (ops.length > 0) await this.queue.submit(ops, epoch);
+    this.started = true;
     this.wake();
   }
 
@@ -222,7 +226,9 @@ export class Jobs {
   }
 
   private wake(): void {
-    if (this.stopped) return;
+    // Before start(), a pass could see a crashed job still 'running', skip it, and start a
+    // later one first once the requeue lands: queue order would be lost.
+    if (this.stopped || !this.started) return;
     if (this.pumping) {
       // The running pass may already be past the job that just became runnable.
       this.wokenWhilePumping = true;
