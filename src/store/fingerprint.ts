@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { corruption, invalidArgument, isModelSqlError } from '../errors.js';
+import { isWellFormed } from './keys.js';
 
 /** The field kinds a schema may use (the zer seed's `FieldKind`, lower case). */
 export const FIELD_KINDS = ['name', 'date', 'categorical', 'id', 'phone', 'email', 'address', 'text', 'number', 'boolean'] as const;
@@ -62,8 +63,6 @@ export interface Fingerprint extends StatsView {
   readonly hash: string;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
@@ -85,7 +84,7 @@ function checkField(raw: unknown, index: number): FingerprintField {
     throw invalidArgument(`schema field name is ${name.length} characters long; the limit is ${MAX_FIELD_NAME_LENGTH}`);
   }
   // A lone surrogate becomes U+FFFD in a UTF-8 key, so two names could share a posting.
-  if (LONE_SURROGATE.test(name)) throw invalidArgument(`schema field name '${name}' is not well-formed Unicode (lone surrogate)`);
+  if (!isWellFormed(name)) throw invalidArgument(`schema field name '${name}' is not well-formed Unicode (lone surrogate)`);
   const folded = typeof kind === 'string' ? kind.toLowerCase() : kind;
   if (!(FIELD_KINDS as readonly unknown[]).includes(folded)) {
     throw invalidArgument(`schema field '${name}': unknown kind '${String(kind)}'; allowed kinds are ${FIELD_KINDS.join(', ')}`);

@@ -28,29 +28,31 @@ export const MAX_NAME_LENGTH = 256;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** False for text with a lone surrogate: UTF-8 keys would turn it into U+FFFD, so two names could share a key. */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 /**
  * Rejects names that cannot be stored faithfully: empty, too long, or not
  * well-formed Unicode (a lone surrogate would be replaced when encoded as UTF-8,
  * so two different names could share one key).
  */
-export function validateModelName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw invalidArgument('model name must be a non-empty string');
-  if (name.length > MAX_NAME_LENGTH) {
-    throw invalidArgument(`model name is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
-  }
-  if (LONE_SURROGATE.test(name)) throw invalidArgument('model name is not well-formed Unicode (lone surrogate)');
+function validateName(name: unknown, what: 'model' | 'tenant'): string {
+  if (typeof name !== 'string' || name.length === 0) throw invalidArgument(`${what} name must be a non-empty string`);
+  if (name.length > MAX_NAME_LENGTH) throw invalidArgument(`${what} name is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
+  if (!isWellFormed(name)) throw invalidArgument(`${what} name is not well-formed Unicode (lone surrogate)`);
   return name;
 }
 
-/**
- * Checks a tenant name: the same rules as model names (non-empty, at most
- * {@link MAX_NAME_LENGTH}, well-formed Unicode).
- */
+/** Checks a model name (see {@link validateName}). */
+export function validateModelName(name: unknown): string {
+  return validateName(name, 'model');
+}
+
+/** Checks a tenant name: the same rules as model names. */
 export function validateTenantName(tenant: unknown): string {
-  if (typeof tenant !== 'string' || tenant.length === 0) throw invalidArgument('tenant must be a non-empty string');
-  if (tenant.length > MAX_NAME_LENGTH) throw invalidArgument(`tenant name is ${tenant.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
-  if (LONE_SURROGATE.test(tenant)) throw invalidArgument('tenant name is not well-formed Unicode (lone surrogate)');
-  return tenant;
+  return validateName(tenant, 'tenant');
 }
 
 /** Range of every model head (and, in model_versions, every version) of one tenant scope ('' = global). */
