@@ -6,11 +6,19 @@
  *
  * Writes not yet durable sit in an overlay that writers (holding a model's lock)
  * read through, so a statement sees the effects of the one queued just before it.
- * Readers see only committed state. If a batch fails, it and every unit queued
- * behind it (which may depend on it) are rejected, and the overlay and cache are
- * dropped so the next read goes back to disk.
+ * If a batch fails, it and every unit queued behind it (which may depend on it) are
+ * rejected, and the overlay and cache are dropped so the next read goes back to disk.
+ *
+ * Readers see only committed state, and all of a batch or none of it: each read goes
+ * through a {@link ReadView}, one LevelDB snapshot taken by the queue itself right
+ * after a batch commits, together with the cache as of that moment. LevelDB makes a
+ * batch visible to new reads when its write finishes on the thread pool, which is
+ * before JavaScript hears of it; a read of "the latest" could therefore see a batch
+ * whose other effects (cache, job state) are not yet published. A snapshot the queue
+ * publishes never can.
  */
 
+import type { AbstractSnapshot } from 'abstract-level';
 import type { BytesSublevel, RootLevel, TextSublevel } from './level.js';
 
 type Sublevel = TextSublevel | BytesSublevel;
@@ -36,6 +44,48 @@ interface PendingValue {
 
 const CACHE_LIMIT = 50_000;
 
+/** One published state: the snapshot of everything committed up to `generation`. */
+interface Published {
+  readonly snapshot: AbstractSnapshot;
+  readonly generation: number;
+  /** Options for reads from this snapshot, built once (abstract-level clones options otherwise). */
+  readonly readOptions: { readonly snapshot: AbstractSnapshot; readonly keyEncoding: 'utf8'; readonly valueEncoding: 'utf8' };
+  /** Open views; the snapshot is closed when it is superseded and this drops to 0. */
+  users: number;
+  superseded: boolean;
+}
+
+/**
+ * A consistent read of committed state: every read made through one view sees the
+ * same set of batches. Release it when done (a view pins a LevelDB snapshot).
+ */
+export class ReadView {
+  private released = false;
+
+  /** @internal made by {@link CommitQueue.view} */
+  constructor(
+    private readonly queue: CommitQueue,
+    private readonly published: Published,
+  ) {}
+
+  /** Pass as `snapshot` in iterator options so a scan reads this view's state. */
+  get snapshot(): AbstractSnapshot {
+    return this.published.snapshot;
+  }
+
+  /** The committed value of `key` in this view; synchronous (a LevelDB snapshot read, or the cache). */
+  get(sublevel: TextSublevel, key: string): string | undefined {
+    return this.queue.readAt(this.published, sublevel, key);
+  }
+
+  /** Ends the view; reads after this are a bug. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.queue.unpin(this.published);
+  }
+}
+
 function newGroup(): Group {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
@@ -56,6 +106,9 @@ export class CommitQueue {
   private flushing: Promise<void> | null = null;
   private failures = 0;
   private lastFailure: unknown = null;
+  /** Number of batches committed; every cache entry is as of the current one. */
+  private generation = 0;
+  private published: Published;
 
   /**
    * @param root the database the batches go to
@@ -68,6 +121,43 @@ export class CommitQueue {
     private readonly sync: boolean,
   ) {
     for (const sublevel of cached) this.cache.set(sublevel, new Map());
+    this.published = this.publish();
+  }
+
+  /**
+   * A consistent view of everything committed so far. Cheap (no I/O); the caller must
+   * {@link ReadView.release} it, typically in a `finally`.
+   */
+  view(): ReadView {
+    const published = this.published;
+    published.users++;
+    return new ReadView(this, published);
+  }
+
+  /** Runs `read` with a fresh view and releases it afterwards. */
+  async read<T>(read: (view: ReadView) => Promise<T> | T): Promise<T> {
+    const view = this.view();
+    try {
+      return await read(view);
+    } finally {
+      view.release();
+    }
+  }
+
+  /** @internal see {@link ReadView.get} */
+  readAt(published: Published, sublevel: TextSublevel, key: string): string | undefined {
+    const current = published === this.published;
+    const cache = current ? this.cache.get(sublevel) : undefined;
+    if (cache?.has(key)) return cache.get(key);
+    const value = sublevel.getSync(key, published.readOptions) as string | undefined;
+    if (cache) this.remember(cache, key, value);
+    return value;
+  }
+
+  /** @internal see {@link ReadView.release} */
+  unpin(published: Published): void {
+    published.users--;
+    if (published.superseded && published.users === 0) void published.snapshot.close().catch(() => undefined);
   }
 
   /**
@@ -94,23 +184,13 @@ export class CommitQueue {
 
   /**
    * Latest value including unflushed writes; for writers holding the record's lock.
-   * Answers from memory without a promise when it can (this is on every write's path).
+   * Synchronous: the overlay, else the latest published state (a write to this key
+   * still in flight is in the overlay, so nothing newer can exist on disk).
    */
-  readLatest(sublevel: TextSublevel, key: string): string | undefined | Promise<string | undefined> {
+  readLatest(sublevel: TextSublevel, key: string): string | undefined {
     const pending = this.overlay.get(sublevel)?.get(key);
     if (pending) return pending.value as string | undefined;
-    return this.readCommitted(sublevel, key);
-  }
-
-  /** Committed value only. */
-  readCommitted(sublevel: TextSublevel, key: string): string | undefined | Promise<string | undefined> {
-    const cache = this.cache.get(sublevel);
-    if (cache?.has(key)) return cache.get(key);
-    return sublevel.get(key).then((value) => {
-      // A write may have committed while we were reading; never let the older read win.
-      if (cache && !this.overlay.get(sublevel)?.has(key) && !cache.has(key)) this.remember(cache, key, value);
-      return value;
-    });
+    return this.readAt(this.published, sublevel, key);
   }
 
   /** Resolves once everything queued so far is durable (or failed). */
@@ -145,9 +225,28 @@ export class CommitQueue {
         break;
       }
       this.settle(group);
+      this.supersede();
       group.resolve();
     }
     this.flushing = null;
+  }
+
+  /** A snapshot of what is committed now. */
+  private publish(): Published {
+    const snapshot = this.root.snapshot();
+    return { snapshot, generation: this.generation, readOptions: { snapshot, keyEncoding: 'utf8', valueEncoding: 'utf8' }, users: 0, superseded: false };
+  }
+
+  /**
+   * Publishes the batch that just committed, in the same synchronous step as the cache
+   * took its writes: views made from now on see both; older views keep their snapshot.
+   */
+  private supersede(): void {
+    const old = this.published;
+    this.generation++;
+    this.published = this.publish();
+    old.superseded = true;
+    if (old.users === 0) void old.snapshot.close().catch(() => undefined);
   }
 
   /** Moves a durable group's writes from the overlay into the cache. */

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ModelSqlError, invalidArgument } from '../errors.js';
-import type { CommitQueue, WriteOp } from './commit-queue.js';
+import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
 import type { Level } from './level.js';
@@ -133,7 +133,7 @@ export class Jobs {
     if (!trainer) throw this.unknownTrainer(spec.trainer);
     const job = await this.newJob(model, spec, 'running', tenant);
     await this.execute(job.id, trainer, onProgress);
-    const finished = await this.get(job.id, tenant);
+    const finished = toJob(this.require(job.id, tenant));
     if (finished.status !== 'completed' || finished.version === null) {
       throw new ModelSqlError('JOB_FAILED', `train job ${job.id} for model '${model}' ${finished.status}: ${finished.error ?? 'no result'}`, { jobId: job.id, model });
     }
@@ -162,19 +162,24 @@ export class Jobs {
     return toJob(job);
   }
 
-  /** One job of `tenant` (null: the global session's jobs). */
+  /**
+   * One job of `tenant` (null: the global session's jobs), as committed: a job reads
+   * `completed` only once its version is readable too (they commit in one batch).
+   */
   async get(id: string, tenant: string | null): Promise<Job> {
-    return toJob(await this.require(id, tenant));
+    return toJob(await this.queue.read((view) => this.require(id, tenant, view)));
   }
 
-  /** Every job of `tenant` (null: the global session's), oldest first. Cost is O(jobs). */
+  /** Every job of `tenant` (null: the global session's), oldest first, as committed. Cost is O(jobs). */
   async list(tenant: string | null): Promise<Job[]> {
-    const jobs: Job[] = [];
-    for await (const [key, raw] of this.level.jobs.iterator()) {
-      const job = decodeJob(raw, key);
-      if (job.tenant === tenant) jobs.push(toJob(job));
-    }
-    return jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+    return this.queue.read(async (view) => {
+      const jobs: Job[] = [];
+      for await (const [key, raw] of this.level.jobs.iterator({ snapshot: view.snapshot })) {
+        const job = decodeJob(raw, key);
+        if (job.tenant === tenant) jobs.push(toJob(job));
+      }
+      return jobs.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+    });
   }
 
   /**
@@ -350,14 +355,16 @@ export class Jobs {
   }
 
   /**
-   * Reads a job. For a caller (`tenant` given, null meaning the global session) a job
-   * of another tenant is UNKNOWN_JOB, worded exactly like a missing one; for the worker
-   * (`tenant` undefined) a missing job the queue names is CORRUPTION.
+   * Reads a job: through `view` (readers), else the latest state (the worker and
+   * writers, under the job's lock). For a caller (`tenant` given, null meaning the
+   * global session) a job of another tenant is UNKNOWN_JOB, worded exactly like a
+   * missing one; for the worker (`tenant` undefined) a missing job the queue names is
+   * CORRUPTION.
    */
-  private async require(id: string, tenant?: string | null): Promise<JobRecord> {
+  private require(id: string, tenant?: string | null, view?: ReadView): JobRecord {
     const userFacing = tenant !== undefined;
     if (userFacing && !isJobId(id)) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${String(id)}' (job ids are 32 hex characters)`, { jobId: String(id) });
-    const raw = await this.queue.readLatest(this.level.jobs, jobKey(id));
+    const raw = view ? view.get(this.level.jobs, jobKey(id)) : this.queue.readLatest(this.level.jobs, jobKey(id));
     const job = raw === undefined ? undefined : decodeJob(raw, jobKey(id));
     if (job === undefined || (userFacing && job.tenant !== tenant)) {
       if (userFacing) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${id}'`, { jobId: id });

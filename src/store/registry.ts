@@ -11,13 +11,14 @@
  *
  * Writes to one model run under that model's lock and commit as one unit through the
  * {@link CommitQueue}; the per-model head record makes allocation O(1) and the
- * dashboard O(models). Reads see committed state only.
+ * dashboard O(models). Each read operation sees committed state only, all of it through
+ * one {@link ReadView}, so it never mixes two commits.
  */
 
 import { createHash } from 'node:crypto';
 import { Blobs, type StoredBlob } from './blobs.js';
 import { ModelSqlError, corruption, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
-import { CommitQueue, type WriteOp } from './commit-queue.js';
+import { CommitQueue, type ReadView, type WriteOp } from './commit-queue.js';
 import { decodeFingerprint, normalizeSchema, type SchemaInput } from './fingerprint.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
@@ -41,8 +42,11 @@ import { checkTransition, type StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
 import { checkVersionNumber, prepareVersion, versionRecord } from './version-input.js';
 
-/** What a read sees: committed state, or also the unflushed writes (writers holding the model's lock). */
-type View = 'committed' | 'latest';
+/**
+ * What a read sees: one consistent view of committed state (readers), or the latest
+ * state including unflushed writes (writers holding the model's lock).
+ */
+type View = ReadView | 'latest';
 
 /** Extra work a caller (the job worker) commits in the same unit as a new version. */
 export interface RegistrationHooks {
@@ -370,42 +374,50 @@ export class Registry {
   /** One version (without weights); retired ones resolve too. */
   async getVersion(model: string, version: number): Promise<ModelVersion> {
     checkVersionNumber(version);
-    const { key, head } = await this.resolve(model);
-    const record = await this.readRecord(model, key, head, version, 'committed');
-    return this.toModelVersion(key, model, version, record, head);
+    return this.shared.queue.read((view) => {
+      const { key, head } = this.resolve(model, view);
+      return this.toModelVersion(key, model, version, this.readRecord(model, key, head, version, view), head);
+    });
   }
 
   /** The active version, or `null` when none is active. A retired model is MODEL_RETIRED. */
   async getActive(model: string): Promise<ModelVersion | null> {
-    const { key, head } = await this.resolve(model);
-    if (head.retired) throw retired(model);
-    if (head.active === null) return null;
-    const record = await this.readRecord(model, key, head, head.active, 'committed');
-    return this.toModelVersion(key, model, head.active, record, head);
+    return this.shared.queue.read((view) => {
+      const { key, head } = this.resolve(model, view);
+      if (head.retired) throw retired(model);
+      if (head.active === null) return null;
+      return this.toModelVersion(key, model, head.active, this.readRecord(model, key, head, head.active, view), head);
+    });
   }
 
   /** Every version of `model` (retired ones included: the model is named), oldest first. O(versions of this model). */
   async listVersions(model: string): Promise<ModelVersion[]> {
-    await this.resolve(model);
-    const out: ModelVersion[] = [];
-    for await (const version of this.scanVersions(model, { includeRetired: true })) out.push(version);
-    return out;
+    return this.shared.queue.read(async (view) => {
+      const { key, head } = this.resolve(model, view);
+      const out: ModelVersion[] = [];
+      for await (const version of this.modelVersions(key, model, head, { includeRetired: true }, view)) out.push(version);
+      return out;
+    });
   }
 
   /** One summary per visible model, ordered by name; retired models only when asked. Cost is O(models). */
   async summaries(options: ListOptions = {}): Promise<ModelSummary[]> {
-    const out: ModelSummary[] = [];
-    for (const { key, head, name } of await this.visibleHeads()) {
-      if (head.retired && !options.includeRetired) continue;
-      out.push(toSummary(name, parseModelKey(key)!.tenant, head));
-    }
-    return out.sort(byName);
+    return this.shared.queue.read(async (view) => {
+      const out: ModelSummary[] = [];
+      for (const { key, head, name } of await this.visibleHeads(view)) {
+        if (head.retired && !options.includeRetired) continue;
+        out.push(toSummary(name, parseModelKey(key)!.tenant, head));
+      }
+      return out.sort(byName);
+    });
   }
 
   /** Summary of one model (retired models resolve too). */
   async summary(model: string): Promise<ModelSummary> {
-    const { key, head } = await this.resolve(model);
-    return toSummary(model, parseModelKey(key)!.tenant, head);
+    return this.shared.queue.read((view) => {
+      const { key, head } = this.resolve(model, view);
+      return toSummary(model, parseModelKey(key)!.tenant, head);
+    });
   }
 
   /**
@@ -413,30 +425,40 @@ export class Registry {
    * model-key then version order; retired ones only when asked. Unknown model yields nothing.
    */
   async *scanVersions(model?: string, options: ListOptions = {}): AsyncGenerator<ModelVersion> {
+    const view = this.shared.queue.view();
+    try {
+      yield* this.scanIn(view, model, options);
+    } finally {
+      view.release();
+    }
+  }
+
+  private async *scanIn(view: ReadView, model: string | undefined, options: ListOptions): AsyncGenerator<ModelVersion> {
     if (model !== undefined) {
-      const found = await this.tryResolve(model);
-      if (found && (!found.head.retired || options.includeRetired)) yield* this.modelVersions(found.key, model, found.head, versionRange(found.key), options);
+      const found = this.tryResolve(model, view);
+      if (found && (!found.head.retired || options.includeRetired)) yield* this.modelVersions(found.key, model, found.head, options, view);
       return;
     }
-    const visible = await this.visibleHeads();
+    const visible = await this.visibleHeads(view);
     const heads = new Map(visible.map((v) => [v.key, v]));
     const ownNames = new Set(this.tenant === null ? [] : visible.filter((v) => !v.key.startsWith(':')).map((v) => v.name));
     for (const scope of this.scopes()) {
       // One pass over the scope's versions; rows of one model are contiguous.
       let lastKey: string | undefined;
       let skip = false;
-      for await (const [vKey, raw] of this.shared.level.versions.iterator(scopeRange(scope))) {
+      for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...scopeRange(scope), snapshot: view.snapshot })) {
         const parsed = parseVersionKey(vKey);
         if (!parsed) throw malformedKey(NS.versions, vKey);
         if (parsed.model !== lastKey) {
           lastKey = parsed.model;
           const target = heads.get(parsed.model);
-          if (target === undefined) await this.checkUnlisted(parsed.model, vKey, ownNames);
+          if (target === undefined) this.checkUnlisted(parsed.model, vKey, ownNames, view);
           skip = target === undefined || (target.head.retired && !options.includeRetired);
         }
         if (skip) continue;
         const { head, name } = heads.get(parsed.model)!;
-        if (parsed.version > head.latest) continue; // registered after we read the head
+        // The head and the scan read one snapshot, which holds a version only with its head.
+        if (parsed.version > head.latest) throw corruption(NS.versions, vKey, `version ${parsed.version} is beyond the model head's latest (${head.latest})`);
         const record = decodeVersion(raw, vKey);
         if (record.retired && !options.includeRetired) continue;
         yield this.toModelVersion(parsed.model, name, parsed.version, record, head);
@@ -444,11 +466,12 @@ export class Registry {
     }
   }
 
-  private async *modelVersions(key: string, name: string, head: HeadRecord, range: { gt: string; lt: string }, options: ListOptions): AsyncGenerator<ModelVersion> {
-    for await (const [vKey, raw] of this.shared.level.versions.iterator(range)) {
+  private async *modelVersions(key: string, name: string, head: HeadRecord, options: ListOptions, view: ReadView): AsyncGenerator<ModelVersion> {
+    for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), snapshot: view.snapshot })) {
       const parsed = parseVersionKey(vKey);
       if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
-      if (parsed.version > head.latest) break; // registered after we read the head
+      // The head and the scan read one snapshot, which holds a version only with its head.
+      if (parsed.version > head.latest) throw corruption(NS.versions, vKey, `version ${parsed.version} is beyond the model head's latest (${head.latest})`);
       const record = decodeVersion(raw, vKey);
       if (record.retired && !options.includeRetired) continue;
       yield this.toModelVersion(key, name, parsed.version, record, head);
@@ -457,14 +480,14 @@ export class Registry {
 
   /**
    * Versions met in a scan whose model was not among the heads read first are skipped:
-   * a global model the session's own shadows, or one created since. A version with no
-   * head at all is damage, and is reported.
+   * a global model the session's own shadows. A version with no head at all is damage,
+   * and is reported (heads and versions are read from one snapshot).
    */
-  private async checkUnlisted(model: string, vKey: string, ownNames: ReadonlySet<string>): Promise<void> {
+  private checkUnlisted(model: string, vKey: string, ownNames: ReadonlySet<string>, view: ReadView): void {
     const id = parseModelKey(model);
     if (!id) throw malformedKey(NS.versions, vKey);
     if (id.tenant === null && ownNames.has(id.name)) return;
-    if ((await this.readHead(model)) === undefined) {
+    if (this.readHead(model, view) === undefined) {
       throw new ModelSqlError('CORRUPTION', `version record '${vKey}' in namespace '${NS.versions}' has no model head in '${NS.models}'`, { namespace: NS.versions, key: vKey });
     }
   }
@@ -475,21 +498,27 @@ export class Registry {
    * in the index, and a retired model yields nothing. `dev` is not indexed (every version starts there); it yields nothing.
    */
   async *versionsAtStage(model: string, stage: Stage, options: { newestFirst?: boolean } = {}): AsyncGenerator<ModelVersion> {
-    const found = await this.tryResolve(model);
+    const view = this.shared.queue.view();
+    try {
+      yield* this.stageVersions(view, model, stage, options.newestFirst === true);
+    } finally {
+      view.release();
+    }
+  }
+
+  private async *stageVersions(view: ReadView, model: string, stage: Stage, newestFirst: boolean): AsyncGenerator<ModelVersion> {
+    const found = this.tryResolve(model, view);
     // A retired model keeps its index entries (retiring is O(1)); it is hidden here instead.
     if (!found || found.head.retired || stage === 'dev') return;
     const { key, head } = found;
-    for await (const sKey of this.shared.level.stages.keys({ ...stageRange(key, stage), reverse: options.newestFirst === true })) {
+    for await (const sKey of this.shared.level.stages.keys({ ...stageRange(key, stage), reverse: newestFirst, snapshot: view.snapshot })) {
       const version = Number(sKey.slice(sKey.lastIndexOf(':') + 1));
       if (!Number.isInteger(version) || version < 1) throw malformedKey(NS.stages, sKey);
-      if (version > head.latest) continue;
-      const record = await this.readRecord(model, key, head, version, 'committed');
+      if (version > head.latest) throw corruption(NS.stages, sKey, `the index names version ${version}, beyond the model head's latest (${head.latest})`);
+      const record = this.readRecord(model, key, head, version, view);
+      // The index and the records are read from one snapshot, where they always agree.
       if (record.stage !== stage || record.retired) {
-        // Moved since the index was read (the entry is gone now), or damage (it is not).
-        if ((await this.shared.level.stages.get(sKey)) !== undefined) {
-          throw corruption(NS.stages, sKey, `the index puts version ${version} at ${stage} but its record says ${record.retired ? 'retired' : record.stage}`);
-        }
-        continue;
+        throw corruption(NS.stages, sKey, `the index puts version ${version} at ${stage} but its record says ${record.retired ? 'retired' : record.stage}`);
       }
       yield this.toModelVersion(key, model, version, record, head);
     }
@@ -501,20 +530,21 @@ export class Registry {
    * there) is a newest-first walk that stops at the first dev version.
    */
   async latestAtStage(model: string, stage: Stage): Promise<ModelVersion | null> {
-    const { key, head } = await this.resolve(model);
-    if (head.retired) return null;
-    if (stage !== 'dev') {
-      for await (const version of this.versionsAtStage(model, stage, { newestFirst: true })) return version;
+    return this.shared.queue.read(async (view) => {
+      const { key, head } = this.resolve(model, view);
+      if (head.retired) return null;
+      if (stage !== 'dev') {
+        for await (const version of this.stageVersions(view, model, stage, true)) return version;
+        return null;
+      }
+      for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), reverse: true, snapshot: view.snapshot })) {
+        const parsed = parseVersionKey(vKey);
+        if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
+        const record = decodeVersion(raw, vKey);
+        if (record.stage === 'dev' && !record.retired) return this.toModelVersion(key, model, parsed.version, record, head);
+      }
       return null;
-    }
-    for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), reverse: true })) {
-      const parsed = parseVersionKey(vKey);
-      if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
-      if (parsed.version > head.latest) continue;
-      const record = decodeVersion(raw, vKey);
-      if (record.stage === 'dev' && !record.retired) return this.toModelVersion(key, model, parsed.version, record, head);
-    }
-    return null;
+    });
   }
 
   /**
@@ -525,24 +555,27 @@ export class Registry {
    */
   async lookupSchema(schema: SchemaInput): Promise<SchemaLookup> {
     const fingerprint = normalizeSchema(schema);
+    return this.shared.queue.read((view) => this.lookupIn(view, fingerprint));
+  }
+
+  private async lookupIn(view: ReadView, fingerprint: ReturnType<typeof normalizeSchema>): Promise<SchemaLookup> {
     const index = this.shared.index;
     // Model-level answers repeat for every entry of a much-retrained model: ask once.
-    const models = new Map<string, Promise<HeadRecord | undefined>>();
-    const eligibleModel = async (key: string): Promise<HeadRecord | undefined> => {
-      const head = await this.readHead(key);
+    const models = new Map<string, HeadRecord | undefined>();
+    const eligibleModel = (key: string): HeadRecord | undefined => {
+      const head = this.readHead(key, view);
       if (!head || head.retired) return undefined;
       const id = parseModelKey(key);
       if (!id) throw malformedKey(NS.fingerprints, key);
-      const shadowed = id.tenant === null && this.tenant !== null && (await this.readHead(modelKey(id.name, this.tenant))) !== undefined;
+      const shadowed = id.tenant === null && this.tenant !== null && this.readHead(modelKey(id.name, this.tenant), view) !== undefined;
       return shadowed ? undefined : head;
     };
     const outcome = await index.lookup(fingerprint, this.scopes(), async (key: string, version: number) => {
-      let head = models.get(key);
-      if (!head) models.set(key, (head = eligibleModel(key)));
-      const current = await head;
+      if (!models.has(key)) models.set(key, eligibleModel(key));
+      const current = models.get(key);
       if (!current) return false;
       const name = parseModelKey(key)!.name;
-      const record = await this.readRecord(name, key, current, version, 'committed');
+      const record = this.readRecord(name, key, current, version, view);
       if (!record.archived && !record.retired && record.schemaHash !== null) return true;
       // Archived or retired since the index was read (its entry is gone now), or damage (it is not).
       if (record.schemaHash !== null && (await index.hasEntry({ modelKey: key, version, createdAt: record.createdAt }, record.schemaHash))) {
@@ -559,15 +592,22 @@ export class Registry {
 
   /** The stored weights chunks of one version, in order, unchecked (callers verify the hash). */
   async *weightsChunks(model: string, version: number): AsyncGenerator<Uint8Array> {
-    const { key, head } = await this.resolve(model);
-    const record = await this.readRecord(model, key, head, checkVersionNumber(version), 'committed');
+    checkVersionNumber(version);
+    const record = await this.shared.queue.read((view) => {
+      const { key, head } = this.resolve(model, view);
+      return this.readRecord(model, key, head, version, view);
+    });
+    // Chunks of a referenced blob never change, so they need no snapshot.
     if (record.blob !== null) yield* this.shared.blobs.chunks(record.blob);
   }
 
   /** The weights of one version, checked against their stored SHA-256 and size. */
   async readWeights(model: string, version: number): Promise<Uint8Array> {
-    const { key, head } = await this.resolve(model);
-    const meta = await this.readRecord(model, key, head, checkVersionNumber(version), 'committed');
+    checkVersionNumber(version);
+    const { key, meta } = await this.shared.queue.read((view) => {
+      const { key, head } = this.resolve(model, view);
+      return { key, meta: this.readRecord(model, key, head, version, view) };
+    });
     if (meta.sha256 === null || meta.blob === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
     const chunks: Uint8Array[] = [];
     for await (const chunk of this.shared.blobs.chunks(meta.blob)) chunks.push(chunk);
@@ -655,7 +695,7 @@ export class Registry {
   private async resolveBase(input: RegisterVersionInput): Promise<{ key: string; version: number } | null> {
     if (input.baseModel === undefined || input.baseModel === null) return null;
     if (typeof input.baseModel !== 'string') throw invalidArgument('base_model must be text');
-    const { key, head } = await this.resolve(input.baseModel);
+    const { key, head } = await this.shared.queue.read((view) => this.resolve(input.baseModel as string, view));
     const version = input.baseVersion ?? head.active ?? head.latest;
     if (version > head.latest) throw unknownVersion(input.baseModel, version);
     return { key, version };
@@ -667,31 +707,31 @@ export class Registry {
   }
 
   /** Resolves a name as this session sees it: its own model first, then a global one. */
-  private async tryResolve(model: string, view: View = 'committed'): Promise<Resolved | undefined> {
+  private tryResolve(model: string, view: View): Resolved | undefined {
     validateModelName(model);
     if (this.tenant !== null) {
       const key = modelKey(model, this.tenant);
-      const head = await this.readHead(key, view);
+      const head = this.readHead(key, view);
       if (head) return { key, head };
     }
     const key = modelKey(model, null);
-    const head = await this.readHead(key, view);
+    const head = this.readHead(key, view);
     return head ? { key, head } : undefined;
   }
 
-  private async resolve(model: string, view: View = 'committed'): Promise<Resolved> {
-    const found = await this.tryResolve(model, view);
+  private resolve(model: string, view: View): Resolved {
+    const found = this.tryResolve(model, view);
     if (!found) throw unknownModel(model);
     return found;
   }
 
   /** Heads of every model this session sees: its own, and global ones it does not shadow. O(visible models). */
-  private async visibleHeads(): Promise<{ key: string; head: HeadRecord; name: string }[]> {
+  private async visibleHeads(view: ReadView): Promise<{ key: string; head: HeadRecord; name: string }[]> {
     const out: { key: string; head: HeadRecord; name: string }[] = [];
     const own = new Set<string>();
     for (const [i, scope] of this.scopes().entries()) {
       const shadowing = i > 0;
-      for await (const [key, raw] of this.shared.level.models.iterator(scopeRange(scope))) {
+      for await (const [key, raw] of this.shared.level.models.iterator({ ...scopeRange(scope), snapshot: view.snapshot })) {
         const id = parseModelKey(key);
         if (!id) throw malformedKey(NS.models, key);
         if (shadowing && own.has(id.name)) continue;
@@ -702,10 +742,10 @@ export class Registry {
     return out;
   }
 
-  private async readRecord(model: string, key: string, head: HeadRecord, version: number, view: View): Promise<VersionRecord> {
+  private readRecord(model: string, key: string, head: HeadRecord, version: number, view: View): VersionRecord {
     if (version > head.latest) throw unknownVersion(model, version);
     const vKey = versionKey(key, version);
-    const raw = await this.read(this.shared.level.versions, vKey, view);
+    const raw = this.read(this.shared.level.versions, vKey, view);
     if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
     return decodeVersion(raw, vKey);
   }
@@ -714,13 +754,12 @@ export class Registry {
     return { type: 'put', sublevel: this.shared.level.models, key, value: encodeRecord(head) };
   }
 
-  private read(sublevel: TextSublevel, key: string, view: View): string | undefined | Promise<string | undefined> {
-    const { queue } = this.shared;
-    return view === 'latest' ? queue.readLatest(sublevel, key) : queue.readCommitted(sublevel, key);
+  private read(sublevel: TextSublevel, key: string, view: View): string | undefined {
+    return view === 'latest' ? this.shared.queue.readLatest(sublevel, key) : view.get(sublevel, key);
   }
 
-  private async readHead(key: string, view: View = 'committed'): Promise<HeadRecord | undefined> {
-    const raw = await this.read(this.shared.level.models, key, view);
+  private readHead(key: string, view: View): HeadRecord | undefined {
+    const raw = this.read(this.shared.level.models, key, view);
     return raw === undefined ? undefined : decodeHead(raw, key);
   }
 

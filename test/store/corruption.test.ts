@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
-import { memoryRegistry } from '../helpers/store.js';
+import { memoryRegistry, registryOver } from '../helpers/store.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import { Registry } from '../../src/store/registry.js';
 
 describe('corrupt stored data is reported, never skipped', () => {
   it('reports a damaged head record with namespace and key', async () => {
-    const { level, registry } = await memoryRegistry();
+    const { level } = await memoryRegistry();
     await level.models.put(modelKey('m'), '{not json');
+    const { registry } = registryOver(level);
     await expect(registry.summaries()).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'models', key: modelKey('m') });
   });
 
@@ -17,8 +18,9 @@ describe('corrupt stored data is reported, never skipped', () => {
     const key = versionKey(modelKey('m'), 1);
     const record = JSON.parse((await level.versions.get(key))!);
     await level.versions.put(key, JSON.stringify({ ...record, archived: 'yes' }));
-    await expect(registry.getVersion('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key });
-    await expect(registry.listVersions('m')).rejects.toMatchObject({ code: 'CORRUPTION' });
+    const reopened = registryOver(level).registry;
+    await expect(reopened.getVersion('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key });
+    await expect(reopened.listVersions('m')).rejects.toMatchObject({ code: 'CORRUPTION' });
   });
 
   it('detects weights that no longer match their SHA-256', async () => {
@@ -26,7 +28,7 @@ describe('corrupt stored data is reported, never skipped', () => {
     await registry.registerVersion('m', { weights: new Uint8Array([1, 2, 3]) });
     const { blob } = JSON.parse((await level.versions.get(versionKey(modelKey('m'), 1)))!) as { blob: string };
     await level.weights.put(blobChunkKey(blob, 0), new Uint8Array([1, 2, 4]));
-    await expect(registry.readWeights('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', model: 'm', version: 1 });
+    await expect(registryOver(level).registry.readWeights('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', model: 'm', version: 1 });
   });
 
   it('reads back large weights split into chunks', async () => {

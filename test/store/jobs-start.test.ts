@@ -7,11 +7,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { Jobs, type TrainerContext } from '../../src/store/jobs.js';
 import { jobKey, jobQueueKey } from '../../src/store/keys.js';
 import { deferred } from '../helpers/sql.js';
-import { memoryRegistry } from '../helpers/store.js';
+import { openLevel } from '../../src/store/level.js';
+import { registryOver } from '../helpers/store.js';
 
 describe('job worker start-up', () => {
   it('runs crashed jobs in queue order even when a trainer is registered before start()', async () => {
-    const { level, queue, registry } = await memoryRegistry();
+    const level = await openLevel({ memory: true });
     const spec = JSON.stringify({ trainer: 't', hyperparams: null, registration: {} });
     const ids = ['a'.repeat(32), 'b'.repeat(32)];
     for (const [i, id] of ids.entries()) {
@@ -36,6 +37,8 @@ describe('job worker start-up', () => {
       })();
     }) as never);
     const started = deferred<TrainerContext>();
+    // Opened over the crashed state, as at the next start.
+    const { queue, registry } = registryOver(level);
     const jobs = new Jobs(level, queue, registry, (error) => { throw error; }, 1);
     jobs.registerTrainer('t', async (ctx) => {
       started.resolve(ctx);
