@@ -36,3 +36,39 @@ describe('group commit', () => {
     expect([await level.models.get('a'), await level.models.get('b'), await level.models.get('c')]).toEqual([undefined, undefined, '3']);
   });
 });
+
+describe('read views', () => {
+  it('a view sees exactly the batches committed before it was taken, even after later commits', async () => {
+    const { level, queue } = await memoryRegistry();
+    await queue.submit([{ type: 'put', sublevel: level.models, key: 'a', value: '1' }], queue.epoch);
+    const before = queue.view();
+    const pending = queue.submit([{ type: 'put', sublevel: level.models, key: 'a', value: '2' }, { type: 'put', sublevel: level.jobs, key: 'j', value: 'x' }], queue.epoch);
+    // Queued, not committed: no view sees it; a writer reading the latest does.
+    expect(queue.view().get(level.models, 'a')).toBe('1');
+    expect(queue.readLatest(level.models, 'a')).toBe('2');
+    await pending;
+    const after = queue.view();
+    expect([before.get(level.models, 'a'), before.get(level.jobs, 'j')]).toEqual(['1', undefined]);
+    expect([after.get(level.models, 'a'), after.get(level.jobs, 'j')]).toEqual(['2', 'x']);
+    // Scans read the view's snapshot too.
+    const keys = async (view: typeof before): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const key of level.jobs.keys({ snapshot: view.snapshot })) out.push(key);
+      return out;
+    };
+    expect(await keys(before)).toEqual([]);
+    expect(await keys(after)).toEqual(['j']);
+    before.release();
+    after.release();
+    before.release(); // idempotent
+  });
+
+  it('a superseded snapshot stays readable while a view holds it', async () => {
+    const { level, queue } = await memoryRegistry();
+    const held = queue.view();
+    for (let i = 0; i < 5; i++) await queue.submit([{ type: 'put', sublevel: level.models, key: 'k', value: String(i) }], queue.epoch);
+    expect(held.get(level.models, 'k')).toBeUndefined();
+    expect(queue.view().get(level.models, 'k')).toBe('4');
+    held.release();
+  });
+});
