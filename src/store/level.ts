@@ -41,16 +41,32 @@ export interface Level {
 /** Where the store lives. */
 export type LevelLocation = { readonly path: string } | { readonly memory: true };
 
+/** Builds the (unopened) root database of a location. */
+export type RootFactory = (location: LevelLocation) => RootLevel;
+
+const defaultRoot: RootFactory = (location) =>
+  'path' in location
+    ? new ClassicLevel<string, string>(location.path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    : new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
+
+let createRoot: RootFactory = defaultRoot;
+
+/**
+ * @internal Test seam, not public API: the fault-injection harness
+ * (test/harness/faulty-level.ts) builds a root whose Nth read, write or iterator step
+ * fails. `null` restores the real backends.
+ */
+export function setRootFactoryForTests(factory: RootFactory | null): void {
+  createRoot = factory ?? defaultRoot;
+}
+
 /**
  * Opens the store. A folder another process holds is DATABASE_LOCKED, with the path
  * in the message, rather than LevelDB's generic "failed to open".
  */
 export async function openLevel(location: LevelLocation): Promise<Level> {
   const path = 'path' in location ? location.path : null;
-  const root: RootLevel =
-    path === null
-      ? new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' })
-      : new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  const root = createRoot(location);
   try {
     await root.open();
   } catch (error) {
