@@ -44,12 +44,17 @@ interface PendingValue {
 
 const CACHE_LIMIT = 50_000;
 
-/** One published state: the snapshot of everything committed up to `generation`. */
+/**
+ * One published state: the snapshot of everything committed up to `generation`. When
+ * LevelDB could not take the snapshot, `snapshot` is null and every read through it
+ * fails with `error` until a later publication succeeds.
+ */
 interface Published {
-  readonly snapshot: AbstractSnapshot;
+  readonly snapshot: AbstractSnapshot | null;
+  readonly error: unknown;
   readonly generation: number;
   /** Options for reads from this snapshot, built once (abstract-level clones options otherwise). */
-  readonly readOptions: { readonly snapshot: AbstractSnapshot; readonly keyEncoding: 'utf8'; readonly valueEncoding: 'utf8' };
+  readonly readOptions: { readonly snapshot: AbstractSnapshot | undefined; readonly keyEncoding: 'utf8'; readonly valueEncoding: 'utf8' };
   /** Open views; the snapshot is closed when it is superseded and this drops to 0. */
   users: number;
   superseded: boolean;
@@ -70,6 +75,7 @@ export class ReadView {
 
   /** Pass as `snapshot` in iterator options so a scan reads this view's state. */
   get snapshot(): AbstractSnapshot {
+    if (this.published.snapshot === null) throw this.published.error;
     return this.published.snapshot;
   }
 
@@ -129,6 +135,9 @@ export class CommitQueue {
    * {@link ReadView.release} it, typically in a `finally`.
    */
   view(): ReadView {
+    // A failed publication is retried once no batch is in flight: a snapshot taken
+    // then holds exactly the committed batches.
+    if (this.published.snapshot === null && this.flushing === null) this.published = this.publish();
     const published = this.published;
     published.users++;
     return new ReadView(this, published);
@@ -146,6 +155,7 @@ export class CommitQueue {
 
   /** @internal see {@link ReadView.get} */
   readAt(published: Published, sublevel: TextSublevel, key: string): string | undefined {
+    if (published.snapshot === null) throw published.error;
     const current = published === this.published;
     const cache = current ? this.cache.get(sublevel) : undefined;
     if (cache?.has(key)) return cache.get(key);
@@ -157,7 +167,7 @@ export class CommitQueue {
   /** @internal see {@link ReadView.release} */
   unpin(published: Published): void {
     published.users--;
-    if (published.superseded && published.users === 0) void published.snapshot.close().catch(() => undefined);
+    if (published.superseded && published.users === 0) void published.snapshot?.close().catch(() => undefined);
   }
 
   /**
@@ -220,6 +230,8 @@ export class CommitQueue {
         this.lastFailure = error;
         this.overlay.clear();
         for (const cache of this.cache.values()) cache.clear();
+        // Whatever the disk holds now is the truth: a batch can fail after it was applied.
+        this.supersede();
         group.reject(error);
         followers?.reject(error);
         break;
@@ -231,10 +243,16 @@ export class CommitQueue {
     this.flushing = null;
   }
 
-  /** A snapshot of what is committed now. */
+  /** A snapshot of what is committed now (or, if LevelDB refuses one, a state whose reads fail). */
   private publish(): Published {
-    const snapshot = this.root.snapshot();
-    return { snapshot, generation: this.generation, readOptions: { snapshot, keyEncoding: 'utf8', valueEncoding: 'utf8' }, users: 0, superseded: false };
+    let snapshot: AbstractSnapshot | null = null;
+    let error: unknown = null;
+    try {
+      snapshot = this.root.snapshot();
+    } catch (cause) {
+      error = cause;
+    }
+    return { snapshot, error, generation: this.generation, readOptions: { snapshot: snapshot ?? undefined, keyEncoding: 'utf8', valueEncoding: 'utf8' }, users: 0, superseded: false };
   }
 
   /**
@@ -246,7 +264,7 @@ export class CommitQueue {
     this.generation++;
     this.published = this.publish();
     old.superseded = true;
-    if (old.users === 0) void old.snapshot.close().catch(() => undefined);
+    if (old.users === 0) void old.snapshot?.close().catch(() => undefined);
   }
 
   /** Moves a durable group's writes from the overlay into the cache. */

@@ -104,6 +104,11 @@ function faultyClass<B extends Ctor>(Base: B, injector: FaultInjector): B {
     async _getMany(...args: unknown[]) { return guard('read', 'getMany', () => super._getMany(...args)); }
     async _has(...args: unknown[]) { return guard('read', 'has', () => super._has(...args)); }
     async _hasMany(...args: unknown[]) { return guard('read', 'hasMany', () => super._hasMany(...args)); }
+    _getSync(...args: unknown[]) {
+      const hit = injector.step('read', 'getSync');
+      if (hit) throw hit.fault;
+      return super._getSync(...args);
+    }
     async _put(...args: unknown[]) { return guard('write', 'put', () => super._put(...args)); }
     async _del(...args: unknown[]) { return guard('write', 'del', () => super._del(...args)); }
     async _batch(...args: unknown[]) { return guard('write', 'batch', () => super._batch(...args)); }
