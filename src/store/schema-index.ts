@@ -6,6 +6,7 @@
  *
  *   schema_fingerprints  <hash>:<tenant>:<createdAt, 15>:<name>:<version, 10>
  *                        → {"r": recordCount|null, "s": {field: [nullRate|null, cardinality|null]}}
+ *                          (sealed with a checksum, see checksum.ts)
  *   schema_tokens        <field name>:<kind>:<field count, 4>:<hash> → ''
  *
  * An exact match is a reverse range scan of `<hash>:<tenant>:` (newest first). For a
@@ -22,7 +23,8 @@
  * costs a candidate whose entry scan comes back empty.
  */
 
-import { corruption, invalidArgument } from '../errors.js';
+import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
+import { sealJson, unsealJson } from './checksum.js';
 import type { WriteOp } from './commit-queue.js';
 import {
   FIELD_KINDS,
@@ -123,7 +125,7 @@ function encodeEntry(fp: Fingerprint): string {
     .filter((f) => f.nullRate !== null || f.cardinality !== null)
     .map((f) => [f.name, [f.nullRate, f.cardinality]] as const);
   // fromEntries defines own properties, so a field called `__proto__` is stored like any other.
-  return JSON.stringify({ r: fp.recordCount, s: Object.fromEntries(stats) });
+  return sealJson(JSON.stringify({ r: fp.recordCount, s: Object.fromEntries(stats) }));
 }
 
 function isCount(value: unknown): value is number | null {
@@ -133,8 +135,9 @@ function isCount(value: unknown): value is number | null {
 function decodeEntry(key: string, text: string): { recordCount: number | null; stats: Map<string, FieldStats> } {
   let parsed: { r?: unknown; s?: unknown };
   try {
-    parsed = JSON.parse(text) as typeof parsed;
+    parsed = JSON.parse(unsealJson(text, NS.fingerprints, key)) as typeof parsed;
   } catch (error) {
+    if (error instanceof ModelSqlError) throw error;
     throw corruption(NS.fingerprints, key, 'entry is not valid JSON', error);
   }
   const stats = parsed?.s;
