@@ -15,6 +15,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { backupStore, type BackupResult } from './backup.js';
 import { Blobs, type StoredBlob } from './blobs.js';
 import { ModelSqlError, corruption, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type WriteOp } from './commit-queue.js';
@@ -36,6 +37,7 @@ import {
 } from './keys.js';
 import type { Level, TextSublevel } from './level.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type Stage, type VersionRecord } from './records.js';
+import { checkIntegrity, type IntegrityProblem } from './integrity.js';
 import { SchemaIndex } from './schema-index.js';
 import { checkTransition, type StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
@@ -504,8 +506,13 @@ export class Registry {
     const { key, head } = await this.resolve(model);
     if (head.retired) return null;
     if (stage !== 'dev') {
-      for await (const version of this.versionsAtStage(model, stage, { newestFirst: true })) return version;
-      return null;
+      let found: ModelVersion | null = null;
+      for await (const version of this.versionsAtStage(model, stage, { newestFirst: true })) {
+        found = version;
+        break;
+      }
+      if (stage === 'production' && (found?.version ?? null) !== head.production) await this.checkProductionIndex(key, head, found);
+      return found;
     }
     for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), reverse: true })) {
       const parsed = parseVersionKey(vKey);
@@ -515,6 +522,22 @@ export class Registry {
       if (record.stage === 'dev' && !record.retired) return this.toModelVersion(key, model, parsed.version, record, head);
     }
     return null;
+  }
+
+  /**
+   * The stage index and the head's `production` disagree: either a promotion or
+   * demotion committed between the two reads (the head read again says so), or one of
+   * them is damaged, which is CORRUPTION rather than a wrong answer (index keys carry no
+   * checksum; a damaged key would otherwise hide the production version).
+   */
+  private async checkProductionIndex(key: string, head: HeadRecord, found: ModelVersion | null): Promise<void> {
+    const now = await this.readHead(key);
+    if (now === undefined || now.updatedAt !== head.updatedAt || now.production !== head.production) return; // changed meanwhile
+    const expected = head.production;
+    if (expected !== null && (await this.shared.level.stages.get(stageKey(key, 'production', expected))) === undefined) {
+      throw corruption(NS.stages, stageKey(key, 'production', expected), `the head of model '${parseModelKey(key)?.name ?? key}' says version ${expected} is at production, but the stage index has no entry for it`);
+    }
+    throw corruption(NS.models, key, `the head says the production version is ${expected ?? 'none'}, but the stage index says ${found?.version ?? 'none'}`);
   }
 
   /**
@@ -580,6 +603,27 @@ export class Registry {
       );
     }
     return bytes;
+  }
+
+  // ---- maintenance ----------------------------------------------------------------
+
+  /**
+   * Every problem of the whole store, from one snapshot (see integrity.ts). Global
+   * sessions only: the report names every tenant's keys.
+   */
+  checkIntegrity(): AsyncGenerator<IntegrityProblem> {
+    this.requireGlobal('CHECK REGISTRY');
+    return checkIntegrity(this.shared.level);
+  }
+
+  /** Copies one snapshot of the whole store into the new folder `dest` (see backup.ts). Global sessions only. */
+  async backupTo(dest: string): Promise<BackupResult> {
+    this.requireGlobal('BACKUP');
+    return backupStore(this.shared.level, dest);
+  }
+
+  private requireGlobal(what: string): void {
+    if (this.tenant !== null) throw permissionDenied(`${what} covers every tenant's models; tenant '${this.tenant}' cannot run it (use a global session)`);
   }
 
   // ---- internals ------------------------------------------------------------------

@@ -350,3 +350,35 @@ function improves(best: Best | null, distance: number, scope: number, tail: stri
   if (distance !== best.distance) return distance < best.distance;
   return scope !== best.scope ? scope < best.scope : tail > best.tail;
 }
+
+/** One stored entry of the index as the integrity check sees it: what it claims, or why it cannot be read. */
+export type StoredIndexEntry =
+  | { readonly kind: 'entry'; readonly key: string; readonly hash: string; readonly modelKey: string; readonly version: number }
+  | { readonly kind: 'damaged'; readonly namespace: string; readonly key: string; readonly problem: string };
+
+const POSTING_KEY = new RegExp(`^[^:]+:[a-z]+:\\d{${SIZE_DIGITS}}:[0-9a-f]{${HASH_LENGTH}}$`);
+
+/**
+ * Every fingerprint entry and posting as stored in `snapshot`, for the integrity check:
+ * entries with the version they claim (the caller compares that with the version
+ * records), and any key or value that does not parse. Postings are only checked for
+ * shape: they are shared and never deleted (see the module comment).
+ */
+export async function* storedIndexEntries(level: Level, options: { readonly snapshot?: unknown }): AsyncGenerator<StoredIndexEntry> {
+  const read = options as { snapshot?: never };
+  for await (const [key, value] of level.fingerprints.iterator(read)) {
+    const hash = key.slice(0, key.indexOf(':'));
+    try {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw corruption(NS.fingerprints, key, 'malformed schema fingerprint key');
+      const { modelKey, version } = parseEntryKey(key);
+      decodeEntry(key, value);
+      yield { kind: 'entry', key, hash, modelKey, version };
+    } catch (error) {
+      if (!(error instanceof ModelSqlError)) throw error;
+      yield { kind: 'damaged', namespace: NS.fingerprints, key, problem: error.message };
+    }
+  }
+  for await (const key of level.schemaTokens.keys(read)) {
+    if (!POSTING_KEY.test(key)) yield { kind: 'damaged', namespace: NS.schemaTokens, key, problem: 'malformed schema token key' };
+  }
+}
