@@ -2,7 +2,9 @@
 /**
  * `modelsql [PATH]`: the command-line interface. An interactive shell on a terminal;
  * otherwise runs the script it is given (-e, -f or piped stdin) and exits.
- * Exit codes: 0 success, 1 a statement (or opening the registry) failed, 2 bad usage.
+ * `modelsql check PATH` and `modelsql backup PATH DEST` maintain a folder instead.
+ * Exit codes: 0 success, 1 a statement (or opening the registry) failed or the check
+ * found problems, 2 bad usage.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -56,6 +58,16 @@ async function run(options: CliOptions): Promise<number> {
   if (options.version) {
     stdout.write(`${await readVersion()}\n`);
     return 0;
+  }
+
+  if (options.command !== null) {
+    const { runCommand } = await import('./maintenance.js');
+    try {
+      return await runCommand(options.command, stdout, stderr);
+    } catch (error) {
+      stderr.write(`${describeError(error)}\n`);
+      return 1;
+    }
   }
 
   let script: string | null = options.execute;

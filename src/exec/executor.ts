@@ -119,6 +119,18 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       const job = await jobs.cancel(id, tenant);
       return result('CANCEL JOB', [{ id: job.id, status: job.status }]);
     }
+    case 'CheckRegistry': {
+      const rows: Row[] = [];
+      for await (const found of registry.checkIntegrity()) rows.push({ namespace: found.namespace, key: found.key, problem: found.problem });
+      return { command: 'CHECK REGISTRY', columns: ['namespace', 'key', 'problem'], rows, rowCount: rows.length };
+    }
+    case 'Backup': {
+      const path = bindValue(node.path, params);
+      if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`BACKUP TO takes a folder path string, got ${describeValue(path)}`);
+      if (!context.allowFileAccess) throw fileAccessDenied(path);
+      const done = await registry.backupTo(path);
+      return result('BACKUP', [{ path: done.path, models: done.models, versions: done.versions, jobs: done.jobs, weights_bytes: done.weightsBytes }]);
+    }
     case 'Select': {
       // The parser folds plain names to upper case; a quoted name is taken as written.
       const table = context.tables.get(node.table);

@@ -189,6 +189,17 @@ export interface CancelJobNode {
   readonly jobId: ValueNode;
 }
 
+/** `CHECK REGISTRY`: the integrity check; one row per problem found. */
+export interface CheckRegistryNode {
+  readonly kind: 'CheckRegistry';
+}
+
+/** `BACKUP TO 'folder'`: an online backup into a new folder. */
+export interface BackupNode {
+  readonly kind: 'Backup';
+  readonly path: ValueNode;
+}
+
 /** One `ORDER BY` key. */
 export interface OrderByNode {
   readonly kind: 'OrderBy';
@@ -220,4 +231,6 @@ export type StatementNode =
   | LookupModelNode
   | UnarchiveModelNode
   | CancelJobNode
+  | CheckRegistryNode
+  | BackupNode
   | SelectNode;

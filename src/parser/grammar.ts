@@ -8,7 +8,9 @@
 import { EmbeddedActionsParser, type IToken } from 'chevrotain';
 import type {
   ArchiveModelNode,
+  BackupNode,
   CancelJobNode,
+  CheckRegistryNode,
   ChangeStageNode,
   ColumnNode,
   ComparisonNode,
@@ -87,6 +89,8 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       { ALT: () => this.SUBRULE(this.setTenant) },
       { ALT: () => this.SUBRULE(this.resetTenant) },
       { ALT: () => this.SUBRULE(this.lookupModel) },
+      { ALT: () => this.SUBRULE(this.checkRegistry) },
+      { ALT: () => this.SUBRULE(this.backup) },
       { ALT: () => this.SUBRULE(this.select) },
     ]),
   );
@@ -246,6 +250,20 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.For);
     const schema = this.SUBRULE(this.schemaClause);
     return { kind: 'LookupModel', schema };
+  });
+
+  /** `CHECK REGISTRY` */
+  readonly checkRegistry = this.RULE('checkRegistry', (): CheckRegistryNode => {
+    this.CONSUME(t.Check);
+    this.CONSUME(t.Registry);
+    return { kind: 'CheckRegistry' };
+  });
+
+  /** `BACKUP TO 'folder'` or `BACKUP TO $n`; the executor checks that the value is text. */
+  readonly backup = this.RULE('backup', (): BackupNode => {
+    this.CONSUME(t.Backup);
+    this.CONSUME(t.To);
+    return { kind: 'Backup', path: this.SUBRULE(this.value) };
   });
 
   // -------------------------------------------------------------------------

@@ -172,6 +172,10 @@ export function printStatement(node: StatementNode): string {
       return `UNARCHIVE MODEL ${printName(node.model, keepCase)} VERSION ${printValue(node.version)}`;
     case 'CancelJob':
       return `CANCEL JOB ${printValue(node.jobId)}`;
+    case 'CheckRegistry':
+      return 'CHECK REGISTRY';
+    case 'Backup':
+      return `BACKUP TO ${printValue(node.path)}`;
     case 'Select': {
       if (node.columns !== '*' && node.columns.length === 0) throw invalidArgument('cannot print SELECT with no columns');
       const columns = node.columns === '*' ? '*' : node.columns.map((c) => printName(c.name, lower)).join(', ');

@@ -55,7 +55,7 @@ export const RESERVED_WORDS = [
 export const NON_RESERVED_KEYWORDS = [
   'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
   'PROMOTE', 'DEMOTE', 'TO', 'DEV', 'STAGING', 'PRODUCTION', 'RETIRE', 'SET', 'RESET', 'TENANT',
-  'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT',
+  'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT', 'CHECK', 'REGISTRY', 'BACKUP',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -106,12 +106,15 @@ export const Schema = keyword('SCHEMA', false);
 export const NullRate = keyword('NULL_RATE', false);
 export const Cardinality = keyword('CARDINALITY', false);
 export const RecordCount = keyword('RECORD_COUNT', false);
+export const Check = keyword('CHECK', false);
+export const Registry = keyword('REGISTRY', false);
+export const Backup = keyword('BACKUP', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
   With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
   Promote, Demote, To, Dev, Staging, Production, Retire, SetKeyword, Reset, Tenant, Lookup, For, Schema, NullRate,
-  Cardinality, RecordCount,
+  Cardinality, RecordCount, Check, Registry, Backup,
 ];
 
 // ---------------------------------------------------------------------------

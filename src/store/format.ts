@@ -12,6 +12,11 @@ const FORMAT_KEY = 'format';
 
 /** Checks (and, for an older or new folder, records) the storage format at open. */
 export async function checkStoreFormat(level: Level): Promise<void> {
+  if ((await readStoreFormat(level)) < STORE_FORMAT) await level.meta.put(FORMAT_KEY, String(STORE_FORMAT));
+}
+
+/** The folder's storage format, without changing anything; a newer format than this code reads is UNSUPPORTED_FORMAT. */
+export async function readStoreFormat(level: Level): Promise<number> {
   const raw = await level.meta.get(FORMAT_KEY);
   const format = raw === undefined ? 1 : Number(raw);
   if (!Number.isInteger(format) || format < 1) {
@@ -24,5 +29,5 @@ export async function checkStoreFormat(level: Level): Promise<void> {
       { path: level.path ?? undefined },
     );
   }
-  if (format < STORE_FORMAT) await level.meta.put(FORMAT_KEY, String(STORE_FORMAT));
+  return format;
 }

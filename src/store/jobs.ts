@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ModelSqlError, invalidArgument } from '../errors.js';
+import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
 import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
@@ -111,7 +111,7 @@ export class Jobs {
     if (this.started) return;
     const epoch = this.queue.epoch;
     const ops: WriteOp[] = [];
-    for await (const id of this.level.jobQueue.values()) {
+    for await (const id of this.queuedIds()) {
       const job = await this.require(id);
       if (job.status === 'running') ops.push(this.jobOp({ ...job, status: 'queued', progress: 0, startedAt: null }));
     }
@@ -254,7 +254,7 @@ export class Jobs {
 
   /** Starts queued jobs, oldest first, up to `concurrency` at a time. */
   private async pump(): Promise<void> {
-    for await (const id of this.level.jobQueue.values()) {
+    for await (const id of this.queuedIds()) {
       if (this.stopped || this.running.size >= this.concurrency) return;
       if (this.running.has(id)) continue;
       const job = await this.require(id);
@@ -376,6 +376,17 @@ export class Jobs {
   private unknownTrainer(name: string): ModelSqlError {
     const known = [...this.trainers.keys()];
     return invalidArgument(`no trainer registered under '${name}'${known.length ? ` (registered: ${known.join(', ')})` : ''}; register one with db.registerTrainer()`);
+  }
+
+  /**
+   * Ids in the queue, oldest first. The key ends with the id its value names; a queue
+   * entry where they disagree is damage, not a job to run.
+   */
+  private async *queuedIds(): AsyncGenerator<string> {
+    for await (const [key, id] of this.level.jobQueue.iterator()) {
+      if (!key.endsWith(`:${id}`) || !isJobId(id)) throw corruption(NS.jobQueue, key, `queue entry names job '${id}', which its key does not`);
+      yield id;
+    }
   }
 
   private jobOp(job: JobRecord): WriteOp {

@@ -1,7 +1,7 @@
 /**
- * Stored record shapes and their codec. Records are JSON text; decoding checks every
- * field so a damaged record surfaces as CORRUPTION (naming namespace and key) instead
- * of a wrong answer.
+ * Stored record shapes and their codec. Records are JSON text sealed with a CRC-32
+ * (checksum.ts); decoding checks the checksum and every field, so a damaged record
+ * surfaces as CORRUPTION (naming namespace and key) instead of a wrong answer.
  *
  * Schema evolution: a field added after format 1 has a default, used when a record
  * written by an older modelsql lacks it (the record is upgraded on read, never
@@ -11,6 +11,7 @@
  */
 
 import { corruption } from '../errors.js';
+import { sealJson, unsealJson } from './checksum.js';
 
 /** Names of the storage namespaces (LevelDB sublevels). */
 export const NS = {
@@ -26,8 +27,12 @@ export const NS = {
   meta: 'meta',
 } as const;
 
-/** Storage format this code writes (see the module comment). Format 1 had no stages, tenants, retire, catalog or schemas. */
-export const STORE_FORMAT = 2;
+/**
+ * Storage format this code writes (see the module comment). Format 1 had no stages,
+ * tenants, retire, catalog or schemas; format 2 had no record checksums (see
+ * checksum.ts: its unsealed records still read, unchecked).
+ */
+export const STORE_FORMAT = 3;
 
 /** Lifecycle stages in promotion order. */
 export const STAGES = ['dev', 'staging', 'production'] as const;
@@ -204,10 +209,10 @@ const VERSION_FIELD_LIST: FieldList = Object.entries(VERSION_FIELDS);
 const JOB_FIELD_LIST: FieldList = Object.entries(JOB_FIELDS);
 
 function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldList): T {
-  if (typeof raw !== 'string') throw corruption(namespace, key, 'value is not text');
+  const json = unsealJson(raw, namespace, key);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(json);
   } catch (error) {
     throw corruption(namespace, key, 'value is not valid JSON', error);
   }
@@ -226,9 +231,9 @@ function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldLi
   return record as T;
 }
 
-/** Encodes any record for storage. */
+/** Encodes any record for storage, sealed with a checksum (see checksum.ts). */
 export function encodeRecord(record: HeadRecord | VersionRecord | JobRecord): string {
-  return JSON.stringify(record);
+  return sealJson(JSON.stringify(record));
 }
 
 /** Decodes a head record or throws CORRUPTION. */

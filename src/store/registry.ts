@@ -16,6 +16,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { backupStore, type BackupResult } from './backup.js';
 import { Blobs, type StoredBlob } from './blobs.js';
 import { ModelSqlError, corruption, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type ReadView, type WriteOp } from './commit-queue.js';
@@ -37,6 +38,7 @@ import {
 } from './keys.js';
 import type { Level, TextSublevel } from './level.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type Stage, type VersionRecord } from './records.js';
+import { checkIntegrity, type IntegrityProblem } from './integrity.js';
 import { SchemaIndex } from './schema-index.js';
 import { checkTransition, type StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
@@ -534,8 +536,13 @@ export class Registry {
       const { key, head } = this.resolve(model, view);
       if (head.retired) return null;
       if (stage !== 'dev') {
-        for await (const version of this.stageVersions(view, model, stage, true)) return version;
-        return null;
+        let found: ModelVersion | null = null;
+        for await (const version of this.stageVersions(view, model, stage, true)) {
+          found = version;
+          break;
+        }
+        if (stage === 'production' && (found?.version ?? null) !== head.production) this.reportProductionIndex(key, head, found, view);
+        return found;
       }
       for await (const [vKey, raw] of this.shared.level.versions.iterator({ ...versionRange(key), reverse: true, snapshot: view.snapshot })) {
         const parsed = parseVersionKey(vKey);
@@ -545,6 +552,20 @@ export class Registry {
       }
       return null;
     });
+  }
+
+  /**
+   * The stage index and the head's `production` disagree. They are read from one
+   * snapshot, where they always agree, so one of them is damaged: CORRUPTION rather
+   * than a wrong answer (index keys carry no checksum; a damaged key would otherwise
+   * hide the production version).
+   */
+  private reportProductionIndex(key: string, head: HeadRecord, found: ModelVersion | null, view: ReadView): never {
+    const expected = head.production;
+    if (expected !== null && view.get(this.shared.level.stages, stageKey(key, 'production', expected)) === undefined) {
+      throw corruption(NS.stages, stageKey(key, 'production', expected), `the head of model '${parseModelKey(key)?.name ?? key}' says version ${expected} is at production, but the stage index has no entry for it`);
+    }
+    throw corruption(NS.models, key, `the head says the production version is ${expected ?? 'none'}, but the stage index says ${found?.version ?? 'none'}`);
   }
 
   /**
@@ -620,6 +641,27 @@ export class Registry {
       );
     }
     return bytes;
+  }
+
+  // ---- maintenance ----------------------------------------------------------------
+
+  /**
+   * Every problem of the whole store, from one snapshot (see integrity.ts). Global
+   * sessions only: the report names every tenant's keys.
+   */
+  checkIntegrity(): AsyncGenerator<IntegrityProblem> {
+    this.requireGlobal('CHECK REGISTRY');
+    return checkIntegrity(this.shared.level);
+  }
+
+  /** Copies one snapshot of the whole store into the new folder `dest` (see backup.ts). Global sessions only. */
+  async backupTo(dest: string): Promise<BackupResult> {
+    this.requireGlobal('BACKUP');
+    return backupStore(this.shared.level, dest);
+  }
+
+  private requireGlobal(what: string): void {
+    if (this.tenant !== null) throw permissionDenied(`${what} covers every tenant's models; tenant '${this.tenant}' cannot run it (use a global session)`);
   }
 
   // ---- internals ------------------------------------------------------------------

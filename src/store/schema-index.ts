@@ -6,6 +6,7 @@
  *
  *   schema_fingerprints  <hash>:<tenant>:<createdAt, 15>:<name>:<version, 10>
  *                        → {"r": recordCount|null, "s": {field: [nullRate|null, cardinality|null]}}
+ *                          (sealed with a checksum, see checksum.ts)
  *   schema_tokens        <field name>:<kind>:<field count, 4>:<hash> → ''
  *
  * An exact match is a reverse range scan of `<hash>:<tenant>:` (newest first). For a
@@ -22,7 +23,8 @@
  * costs a candidate whose entry scan comes back empty.
  */
 
-import { corruption, invalidArgument } from '../errors.js';
+import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
+import { sealJson, unsealJson } from './checksum.js';
 import type { WriteOp } from './commit-queue.js';
 import {
   FIELD_KINDS,
@@ -123,7 +125,7 @@ function encodeEntry(fp: Fingerprint): string {
     .filter((f) => f.nullRate !== null || f.cardinality !== null)
     .map((f) => [f.name, [f.nullRate, f.cardinality]] as const);
   // fromEntries defines own properties, so a field called `__proto__` is stored like any other.
-  return JSON.stringify({ r: fp.recordCount, s: Object.fromEntries(stats) });
+  return sealJson(JSON.stringify({ r: fp.recordCount, s: Object.fromEntries(stats) }));
 }
 
 function isCount(value: unknown): value is number | null {
@@ -133,8 +135,9 @@ function isCount(value: unknown): value is number | null {
 function decodeEntry(key: string, text: string): { recordCount: number | null; stats: Map<string, FieldStats> } {
   let parsed: { r?: unknown; s?: unknown };
   try {
-    parsed = JSON.parse(text) as typeof parsed;
+    parsed = JSON.parse(unsealJson(text, NS.fingerprints, key)) as typeof parsed;
   } catch (error) {
+    if (error instanceof ModelSqlError) throw error;
     throw corruption(NS.fingerprints, key, 'entry is not valid JSON', error);
   }
   const stats = parsed?.s;
@@ -346,4 +349,36 @@ function improves(best: Best | null, distance: number, scope: number, tail: stri
   if (!best) return distance <= WARM_START_THRESHOLD;
   if (distance !== best.distance) return distance < best.distance;
   return scope !== best.scope ? scope < best.scope : tail > best.tail;
+}
+
+/** One stored entry of the index as the integrity check sees it: what it claims, or why it cannot be read. */
+export type StoredIndexEntry =
+  | { readonly kind: 'entry'; readonly key: string; readonly hash: string; readonly modelKey: string; readonly version: number }
+  | { readonly kind: 'damaged'; readonly namespace: string; readonly key: string; readonly problem: string };
+
+const POSTING_KEY = new RegExp(`^[^:]+:[a-z]+:\\d{${SIZE_DIGITS}}:[0-9a-f]{${HASH_LENGTH}}$`);
+
+/**
+ * Every fingerprint entry and posting as stored in `snapshot`, for the integrity check:
+ * entries with the version they claim (the caller compares that with the version
+ * records), and any key or value that does not parse. Postings are only checked for
+ * shape: they are shared and never deleted (see the module comment).
+ */
+export async function* storedIndexEntries(level: Level, options: { readonly snapshot?: unknown }): AsyncGenerator<StoredIndexEntry> {
+  const read = options as { snapshot?: never };
+  for await (const [key, value] of level.fingerprints.iterator(read)) {
+    const hash = key.slice(0, key.indexOf(':'));
+    try {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw corruption(NS.fingerprints, key, 'malformed schema fingerprint key');
+      const { modelKey, version } = parseEntryKey(key);
+      decodeEntry(key, value);
+      yield { kind: 'entry', key, hash, modelKey, version };
+    } catch (error) {
+      if (!(error instanceof ModelSqlError)) throw error;
+      yield { kind: 'damaged', namespace: NS.fingerprints, key, problem: error.message };
+    }
+  }
+  for await (const key of level.schemaTokens.keys(read)) {
+    if (!POSTING_KEY.test(key)) yield { kind: 'damaged', namespace: NS.schemaTokens, key, problem: 'malformed schema token key' };
+  }
 }

@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/database.js';
+import { modelKey, stageKey } from '../../src/store/keys.js';
+import { openLevel } from '../../src/store/level.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = join(root, 'dist/cli/main.js');
@@ -278,3 +280,39 @@ describe('modelsql CLI', () => {
   });
 });
 
+
+describe('modelsql check and modelsql backup', () => {
+  it('check says ok for a clean folder, backup copies it, and check lists damage with exit code 1', async () => {
+    const folder = registry();
+    const made = await cli([folder, '-e', "CREATE MODEL m WITH (weights = x'0102'); ALTER MODEL m VERSION 1 PROMOTE TO STAGING"]);
+    expect(made.code).toBe(0);
+    const clean = await cli(['check', folder]);
+    expect({ code: clean.code, stdout: clean.stdout }).toEqual({ code: 0, stdout: 'ok\n' });
+
+    const copy = join(tmp, `copy${++n}`);
+    const backup = await cli(['backup', folder, copy]);
+    expect(backup.stderr).toBe('');
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toMatch(/backed up 1 models, 1 versions, 0 jobs and 2 bytes of weights/);
+    expect((await cli(['check', copy])).code).toBe(0);
+    expect((await cli(['backup', folder, copy])).stderr).toMatch(/not empty/);
+
+    const level = await openLevel({ path: copy });
+    await level.stages.del(stageKey(modelKey('m'), 'staging', 1));
+    await level.root.close();
+    const damaged = await cli(['check', copy]);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toBe(`version_stages\t${stageKey(modelKey('m'), 'staging', 1)}\tversion 1 is at staging but the stage index has no entry for it\n`);
+    expect(damaged.stderr).toMatch(/1 problem found/);
+  });
+
+  it('refuses a folder that does not exist, and bad usage', async () => {
+    const missing = await cli(['check', join(tmp, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not a registry folder/);
+    expect(existsSync(join(tmp, 'nope'))).toBe(false);
+    expect((await cli(['check'])).code).toBe(2);
+    expect((await cli(['backup', 'a'])).code).toBe(2);
+    expect((await cli(['check', 'a', '--json'])).code).toBe(2);
+  });
+});

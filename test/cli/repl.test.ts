@@ -383,7 +383,7 @@ describe('complete()', () => {
 
   it('offers statement keywords at the start', async () => {
     expect(await complete('', context)).toEqual([
-      ['ALTER', 'ARCHIVE', 'CANCEL', 'CREATE', 'LOOKUP', 'RESET', 'RETIRE', 'SELECT', 'SET', 'UNARCHIVE'],
+      ['ALTER', 'ARCHIVE', 'BACKUP', 'CANCEL', 'CHECK', 'CREATE', 'LOOKUP', 'RESET', 'RETIRE', 'SELECT', 'SET', 'UNARCHIVE'],
       '',
     ]);
     expect(await complete('AR', context)).toEqual([['ARCHIVE'], 'AR']);

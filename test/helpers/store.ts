@@ -1,3 +1,4 @@
+import { unsealJson } from '../../src/store/checksum.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import { openLevel, type Level } from '../../src/store/level.js';
 import { Registry } from '../../src/store/registry.js';
@@ -15,4 +16,11 @@ export async function memoryRegistry(): Promise<{ level: Level; queue: CommitQue
 export function registryOver(level: Level): { level: Level; queue: CommitQueue; registry: Registry } {
   const queue = new CommitQueue(level.root, [level.models], false);
   return { level, queue, registry: new Registry(level, queue, 'tester') };
+}
+
+/** The JSON object in a stored record value (sealed with a checksum, or an older unsealed one). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function storedJson(raw: string | undefined): any {
+  if (raw === undefined) throw new Error('no stored value');
+  return JSON.parse(unsealJson(raw, 'test', 'test'));
 }

@@ -137,6 +137,8 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({ kind: fc.constant('ArchiveModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
   record({ kind: fc.constant('UnarchiveModel' as const), model: awkwardName, version: value }),
   record({ kind: fc.constant('CancelJob' as const), jobId: value }),
+  record({ kind: fc.constant('CheckRegistry' as const) }),
+  record({ kind: fc.constant('Backup' as const), path: value }),
   record({
     kind: fc.constant('Select' as const),
     columns: fc.oneof(fc.constant('*' as const), fc.array(column, { minLength: 1, maxLength: 4 })),

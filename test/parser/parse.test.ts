@@ -132,6 +132,17 @@ describe('version management statements', () => {
     });
     expect(parseStatement('CANCEL JOB $1')).toStrictEqual({ kind: 'CancelJob', jobId: param(1) });
   });
+
+  it('CHECK REGISTRY and BACKUP TO', () => {
+    expect(parseStatement('CHECK REGISTRY')).toStrictEqual({ kind: 'CheckRegistry' });
+    expect(parseStatement("backup to './b'")).toStrictEqual({ kind: 'Backup', path: lit('./b') });
+    expect(parseStatement('BACKUP TO $2')).toStrictEqual({ kind: 'Backup', path: param(2) });
+    expect(() => parseStatement('CHECK')).toThrow(/REGISTRY/);
+    expect(() => parseStatement('BACKUP')).toThrow(/TO/);
+    // The new keywords stay usable as names.
+    expect(parseStatement('CREATE MODEL backup')).toMatchObject({ kind: 'CreateModel', model: 'backup' });
+    expect(parseStatement('SELECT check, registry FROM t')).toMatchObject({ kind: 'Select' });
+  });
 });
 
 describe('lifecycle stages', () => {

@@ -59,6 +59,13 @@ describe('print → parse round trip', () => {
     expect(canonical('lookup model for schema (schema "SELECT")')).toBe('LOOKUP MODEL FOR SCHEMA (schema "select")');
   });
 
+  it('prints the maintenance statements canonically', () => {
+    const canonical = (sql: string) => printStatement(parseStatement(sql));
+    expect(canonical('check registry')).toBe('CHECK REGISTRY');
+    expect(canonical("backup to '/backups/it''s'")).toBe("BACKUP TO '/backups/it''s'");
+    expect(canonical('Backup To $1')).toBe('BACKUP TO $1');
+  });
+
   it('refuses ASTs that no SQL text expresses', () => {
     const code = (run: () => unknown) => {
       try {

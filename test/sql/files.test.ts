@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { open, type Database } from '../../src/index.js';
 import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 
@@ -69,7 +70,7 @@ describe("weights = FILE 'path'", () => {
     // Damage the stored chunk behind the registry's back.
     const { ClassicLevel } = await import('classic-level');
     const raw = new ClassicLevel<string, Uint8Array>(path, { valueEncoding: 'view' });
-    const { blob } = JSON.parse((await raw.sublevel('model_versions').get(versionKey(modelKey('m'), 1)))!) as { blob: string };
+    const { blob } = storedJson(await raw.sublevel<string, string>('model_versions', { valueEncoding: 'utf8' }).get(versionKey(modelKey('m'), 1))) as { blob: string };
     await raw.sublevel<string, Uint8Array>('weights', { valueEncoding: 'view' }).put(blobChunkKey(blob, 0), Buffer.from('tampered weights'));
     await raw.close();
     db = await open({ path, allowFileAccess: true });

@@ -4,6 +4,7 @@
  * statements; a folder from a newer modelsql is refused, untouched.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { open } from '../../src/index.js';
 import { openLevel, type Level, type TextSublevel } from '../../src/store/level.js';
 import { STORE_FORMAT } from '../../src/store/records.js';
@@ -22,7 +23,7 @@ const ADDED = {
 async function rewrite(sublevel: TextSublevel, drop: readonly string[]): Promise<number> {
   let n = 0;
   for await (const [key, value] of sublevel.iterator()) {
-    const record = JSON.parse(value) as Record<string, unknown>;
+    const record = storedJson(value) as Record<string, unknown>;
     for (const field of drop) {
       expect(field in record).toBe(true); // the test must strip fields that format 2 really writes
       delete record[field];

@@ -4,6 +4,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { open, type Database } from '../../src/index.js';
 import {
   Resources, deferred, expectError, jobRow, one, sha256, snapshot, versionNumbers, waitForJob, weights,
@@ -238,7 +239,7 @@ describe('corruption is reported, never skipped', () => {
 
   it('a head record with a field of the wrong type is CORRUPTION', async () => {
     const db = await corruptAndReopen(async (level) => {
-      const head = JSON.parse((await level.get('!models!:m'))!);
+      const head = storedJson(await level.get('!models!:m'));
       await level.put('!models!:m', JSON.stringify({ ...head, latest: 'two' }));
     });
     const error = await expectError(db.query('SELECT * FROM ML_MODELS_DASHBOARD'), 'CORRUPTION', /latest/);
@@ -262,7 +263,7 @@ describe('corruption is reported, never skipped', () => {
     const db = await corruptAndReopen(async (level) => {
       const weightsLevel = level.sublevel<string, Uint8Array>('weights', { keyEncoding: 'utf8', valueEncoding: 'view' });
       const record = await level.sublevel<string, string>('model_versions', { keyEncoding: 'utf8', valueEncoding: 'utf8' }).get(':m:0000000001');
-      const { blob } = JSON.parse(record!) as { blob: string };
+      const { blob } = storedJson(record) as { blob: string };
       await weightsLevel.put(`${blob}:000000`, new Uint8Array(16));
     });
     const error = await expectError(db.registry.readWeights('m', 1), 'CORRUPTION');

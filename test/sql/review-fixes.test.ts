@@ -5,6 +5,7 @@
  * VERSION on a global-only name explains itself.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { open, type Database } from '../../src/index.js';
 import { stageKey, modelKey, versionKey } from '../../src/store/keys.js';
 import { openLevel } from '../../src/store/level.js';
@@ -79,7 +80,7 @@ describe('index damage is reported, not answered around', () => {
   it('a schema index entry for an archived version is CORRUPTION', async () => {
     const db = await damaged(async (level) => {
       const key = versionKey(modelKey('m'), 2);
-      const record = JSON.parse((await level.versions.get(key))!) as Record<string, unknown>;
+      const record = storedJson(await level.versions.get(key)) as Record<string, unknown>;
       await level.versions.put(key, JSON.stringify({ ...record, archived: true })); // archived without removing its index entry
     });
     await expectError(db.query('LOOKUP MODEL FOR SCHEMA (a name, b date)'), 'CORRUPTION', /archived/);
@@ -88,7 +89,7 @@ describe('index damage is reported, not answered around', () => {
   it('a version record whose base model is not a model key is CORRUPTION, not a NULL lineage', async () => {
     const db = await damaged(async (level) => {
       const key = versionKey(modelKey('m'), 2);
-      const record = JSON.parse((await level.versions.get(key))!) as Record<string, unknown>;
+      const record = storedJson(await level.versions.get(key)) as Record<string, unknown>;
       await level.versions.put(key, JSON.stringify({ ...record, baseModel: 'no-colon' }));
     });
     await expectError(db.query("SELECT base_model FROM ML_MODEL_VERSIONS WHERE model = 'm' AND version = 2"), 'CORRUPTION', /baseModel/);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 import { memoryRegistry, registryOver } from '../helpers/store.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
@@ -16,7 +17,7 @@ describe('corrupt stored data is reported, never skipped', () => {
     const { level, registry } = await memoryRegistry();
     await registry.registerVersion('m', { weights: new Uint8Array([1]) });
     const key = versionKey(modelKey('m'), 1);
-    const record = JSON.parse((await level.versions.get(key))!);
+    const record = storedJson(await level.versions.get(key));
     await level.versions.put(key, JSON.stringify({ ...record, archived: 'yes' }));
     const reopened = registryOver(level).registry;
     await expect(reopened.getVersion('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key });
@@ -26,7 +27,7 @@ describe('corrupt stored data is reported, never skipped', () => {
   it('detects weights that no longer match their SHA-256', async () => {
     const { level, registry } = await memoryRegistry();
     await registry.registerVersion('m', { weights: new Uint8Array([1, 2, 3]) });
-    const { blob } = JSON.parse((await level.versions.get(versionKey(modelKey('m'), 1)))!) as { blob: string };
+    const { blob } = storedJson(await level.versions.get(versionKey(modelKey('m'), 1))) as { blob: string };
     await level.weights.put(blobChunkKey(blob, 0), new Uint8Array([1, 2, 4]));
     await expect(registryOver(level).registry.readWeights('m', 1)).rejects.toMatchObject({ code: 'CORRUPTION', model: 'm', version: 1 });
   });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { storedJson } from '../helpers/store.js';
 import { isModelSqlError } from '../../src/errors.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import { fingerprintDistance, normalizeSchema, type Fingerprint } from '../../src/store/fingerprint.js';
@@ -216,7 +217,7 @@ describe('schema index: storage', () => {
     const fp = schema([{ name: 'a:b', kind: 'id', nullRate: 0.5 }, { name: '__proto__', kind: 'name' }, { name: '%', kind: 'text', cardinality: 4 }], 12);
     await add(v('m:1', 3, 1_700_000_000_000, 'acme'), fp);
     expect(await level.fingerprints.keys().all()).toEqual([`${fp.hash}:acme:001700000000000:m%3A1:0000000003`]);
-    expect(JSON.parse((await level.fingerprints.values().all())[0]!)).toEqual({ r: 12, s: { '%': [null, 4], 'a:b': [0.5, null] } });
+    expect(storedJson((await level.fingerprints.values().all())[0])).toEqual({ r: 12, s: { '%': [null, 4], 'a:b': [0.5, null] } });
     expect(await level.schemaTokens.keys().all()).toEqual([`%25:text:0003:${fp.hash}`, `__proto__:name:0003:${fp.hash}`, `a%3Ab:id:0003:${fp.hash}`]);
     expect(await index.lookup(fp, [escapeSegment('acme')], always)).toEqual({ mode: 'warm_load', modelKey: 'acme:m%3A1', version: 3, distance: 0 });
   });

@@ -1,0 +1,157 @@
+/**
+ * Online backup (`BACKUP TO 'dest'`, `modelsql backup`): copies one LevelDB snapshot of
+ * a live store into a new folder while writes go on. Weights are copied through the
+ * versions that reference them and hashed on the way, so a damaged blob fails the
+ * backup instead of being copied; uploads still in progress (no version yet) are left
+ * out. The copy is written to a temporary folder beside `dest`, checked with the
+ * integrity check, and only then renamed to `dest`: a failed backup leaves nothing.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { AbstractSnapshot } from 'abstract-level';
+import { ModelSqlError, invalidArgument } from '../errors.js';
+import { blobRange } from './keys.js';
+import { checkIntegrity } from './integrity.js';
+import { openLevel, type BytesSublevel, type Level, type TextSublevel } from './level.js';
+import { NS, decodeHead, decodeJob, decodeVersion } from './records.js';
+
+/** What a backup copied. */
+export interface BackupResult {
+  /** The new registry folder (absolute). */
+  readonly path: string;
+  readonly models: number;
+  readonly versions: number;
+  readonly jobs: number;
+  /** Bytes of weights copied (and verified). */
+  readonly weightsBytes: number;
+}
+
+/** Flush the copy every this many bytes, so neither side holds much in memory. */
+const BATCH_BYTES = 4 << 20;
+
+/** Copies `source` (an open store) into the new folder `dest`. */
+export async function backupStore(source: Level, dest: string): Promise<BackupResult> {
+  const target = resolve(dest);
+  await refuseExisting(target);
+  if (!source.root.supports.explicitSnapshots) throw invalidArgument('this store cannot take snapshots, so it cannot be backed up online');
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+  const snapshot = source.root.snapshot();
+  let copy: Level | undefined;
+  try {
+    copy = await openLevel({ path: temporary });
+    const counts = await copyAll(source, copy, snapshot);
+    await copy.root.close();
+    copy = undefined;
+    await verifyCopy(temporary);
+    await refuseExisting(target); // appeared meanwhile?
+    await rename(temporary, target).catch(async (error: NodeJS.ErrnoException) => {
+      throw invalidArgument(`cannot move the backup into '${target}': ${error.message}`, { path: target });
+    });
+    return { path: target, ...counts };
+  } catch (error) {
+    await copy?.root.close().catch(() => undefined);
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await snapshot.close();
+  }
+}
+
+async function refuseExisting(target: string): Promise<void> {
+  let entries: string[];
+  try {
+    if (!(await stat(target)).isDirectory()) throw invalidArgument(`backup destination '${target}' exists and is not a folder`, { path: target });
+    entries = await readdir(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (error instanceof ModelSqlError) throw error;
+    throw invalidArgument(`cannot use backup destination '${target}': ${(error as Error).message}`, { path: target });
+  }
+  if (entries.length > 0) throw invalidArgument(`backup destination '${target}' is not empty; a backup goes into a new folder`, { path: target });
+}
+
+/** A write batch into the copy that flushes itself when it grows. */
+class Writer {
+  private batch;
+  private bytes = 0;
+
+  constructor(private readonly copy: Level) {
+    this.batch = copy.root.batch();
+  }
+
+  async put(sublevel: TextSublevel | BytesSublevel, key: string, value: string | Uint8Array): Promise<void> {
+    this.batch.put(key, value as never, { sublevel: sublevel as never });
+    this.bytes += key.length + value.length;
+    if (this.bytes >= BATCH_BYTES) await this.flush();
+  }
+
+  async flush(sync = false): Promise<void> {
+    if (this.batch.length > 0) await this.batch.write({ sync });
+    else await this.batch.close();
+    this.batch = this.copy.root.batch();
+    this.bytes = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.flush(true);
+    await this.batch.close();
+  }
+}
+
+async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): Promise<Omit<BackupResult, 'path'>> {
+  const at = { snapshot };
+  const writer = new Writer(copy);
+  let models = 0;
+  let versions = 0;
+  let jobs = 0;
+  let weightsBytes = 0;
+  for await (const [key, value] of source.models.iterator(at)) {
+    decodeHead(value, key); // a damaged record fails the backup rather than being copied
+    await writer.put(copy.models, key, value);
+    models++;
+  }
+  for await (const [key, value] of source.versions.iterator(at)) {
+    const record = decodeVersion(value, key);
+    await writer.put(copy.versions, key, value);
+    versions++;
+    if (record.blob === null) continue;
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const [chunkKey, bytes] of source.weights.iterator({ ...blobRange(record.blob), ...at })) {
+      hash.update(bytes);
+      size += bytes.length;
+      await writer.put(copy.weights, chunkKey, bytes);
+    }
+    if (size !== record.sizeBytes || hash.digest('hex') !== record.sha256) {
+      throw new ModelSqlError('CORRUPTION', `weights of version record '${key}' do not match their SHA-256 (namespace '${NS.weights}', blob '${record.blob}'); no backup was written`, { namespace: NS.weights, key: record.blob });
+    }
+    weightsBytes += size;
+  }
+  for await (const [key, value] of source.jobs.iterator(at)) {
+    decodeJob(value, key);
+    await writer.put(copy.jobs, key, value);
+    jobs++;
+  }
+  for (const name of ['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta'] as const) {
+    for await (const [key, value] of source[name].iterator(at)) await writer.put(copy[name], key, value);
+  }
+  await writer.close();
+  return { models, versions, jobs, weightsBytes };
+}
+
+/** The copy must pass the integrity check before it may appear under its name. */
+async function verifyCopy(path: string): Promise<void> {
+  const level = await openLevel({ path });
+  try {
+    for await (const found of checkIntegrity(level)) {
+      throw new ModelSqlError('CORRUPTION', `the backup failed its integrity check, so none was written: ${found.problem} (namespace '${found.namespace}', key '${found.key}')`, {
+        namespace: found.namespace,
+        key: found.key,
+      });
+    }
+  } finally {
+    await level.root.close();
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * The integrity check (`CHECK REGISTRY`, `modelsql check`), like SQLite's
+ * `PRAGMA integrity_check`: walks every record, index entry and blob of one LevelDB
+ * snapshot (so writes may go on meanwhile), cross-checks them, and reports every
+ * problem it finds instead of stopping at the first.
+ *
+ * It streams: one model's versions are walked at a time with a few counters, weights
+ * are hashed chunk by chunk, and the one set it keeps (blob ids that versions
+ * reference, to find orphan chunks) is bounded; past the bound the orphan search runs
+ * in partitions of the blob id space, so memory does not grow with the registry.
+ */
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AbstractSnapshot } from 'abstract-level';
+import { ModelSqlError } from '../errors.js';
+import { decodeFingerprint } from './fingerprint.js';
+import {
+  blobChunkKey,
+  blobRange,
+  isJobId,
+  jobQueueKey,
+  modelKey,
+  parseModelKey,
+  parseVersionKey,
+  stageKey,
+  validateModelName,
+  validateTenantName,
+  versionKey,
+  versionRange,
+} from './keys.js';
+import type { Level } from './level.js';
+import { NS, STAGES, STORE_FORMAT, decodeHead, decodeJob, decodeVersion, isTerminal, type HeadRecord, type VersionRecord } from './records.js';
+import { SchemaIndex, storedIndexEntries } from './schema-index.js';
+
+/** One problem found: where, and what is wrong. */
+export interface IntegrityProblem {
+  readonly namespace: string;
+  readonly key: string;
+  readonly problem: string;
+}
+
+/** Options of {@link checkIntegrity}. */
+export interface IntegrityOptions {
+  /** Referenced blob ids held at once for the orphan search (tests lower it to exercise partitions). */
+  readonly blobSetLimit?: number;
+}
+
+const DEFAULT_BLOB_SET_LIMIT = 100_000;
+const BLOB_ID = /^[0-9a-f]{32}$/;
+const CHUNK_KEY = /^[0-9a-f]{32}:\d{6}$/;
+const QUEUE_KEY = /^(\d{15}):([0-9a-f]{32})$/;
+
+/** Reads from one snapshot. */
+interface Reader {
+  readonly level: Level;
+  readonly at: { readonly snapshot?: AbstractSnapshot };
+  readonly index: SchemaIndex;
+}
+
+const problem = (namespace: string, key: string, text: string): IntegrityProblem => ({ namespace, key, problem: text });
+
+/** The CORRUPTION message of a record that does not decode, as a problem. */
+function undecodable(namespace: string, key: string, error: unknown): IntegrityProblem {
+  if (error instanceof ModelSqlError && error.code === 'CORRUPTION') return problem(namespace, key, error.message);
+  throw error;
+}
+
+/**
+ * Every problem of the store, in namespace order. Reads one snapshot of `level`
+ * (closed when the walk ends or is abandoned).
+ */
+export async function* checkIntegrity(level: Level, options: IntegrityOptions = {}): AsyncGenerator<IntegrityProblem> {
+  const snapshot = level.root.supports.explicitSnapshots ? level.root.snapshot() : undefined;
+  const reader: Reader = { level, at: snapshot ? { snapshot } : {}, index: new SchemaIndex(level) };
+  try {
+    yield* checkLevelDbLog(level);
+    yield* checkMeta(reader);
+    const referenced = new BoundedSet(options.blobSetLimit ?? DEFAULT_BLOB_SET_LIMIT);
+    for await (const [key, raw] of level.models.iterator(reader.at)) yield* checkModel(reader, key, raw, referenced);
+    yield* checkVersionKeys(reader);
+    yield* checkStageIndex(reader);
+    yield* checkSchemaIndex(reader);
+    yield* checkOrphanBlobs(reader, referenced);
+    yield* checkJobs(reader);
+  } finally {
+    await snapshot?.close();
+  }
+}
+
+/**
+ * What LevelDB dropped from its write-ahead log when this folder was last opened. It
+ * replays the `.log` of the previous session at open and, without paranoid checks
+ * (which classic-level cannot turn on), skips a record whose checksum fails (and the
+ * rest of its 32 KiB block) with no error; the only trace is a line in its `LOG` file,
+ * which is rewritten at every open. A log cut short (a write torn by a crash) is
+ * treated as its end and leaves no trace, by design.
+ */
+async function* checkLevelDbLog(level: Level): AsyncGenerator<IntegrityProblem> {
+  if (level.path === null) return;
+  const text = await readFile(join(level.path, 'LOG'), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const dropped = /([^/\s]+\.log): dropping (\d+) bytes; (.*)$/.exec(line);
+    if (dropped) yield problem('leveldb', dropped[1]!, `LevelDB dropped ${dropped[2]} bytes of its write-ahead log when the folder was opened (${dropped[3]}): the writes in them are lost`);
+  }
+}
+
+async function* checkMeta({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const [key, value] of level.meta.iterator(at)) {
+    if (key !== 'format') yield problem(NS.meta, key, 'unknown key');
+    else if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > STORE_FORMAT) yield problem(NS.meta, key, `'${value}' is not a storage format this version reads`);
+  }
+}
+
+/** Why a model key is not one modelsql writes, or null. */
+function modelKeyProblem(key: string): string | null {
+  const id = parseModelKey(key);
+  if (!id) return 'malformed model key';
+  try {
+    validateModelName(id.name);
+    if (id.tenant !== null) validateTenantName(id.tenant);
+  } catch (error) {
+    return `malformed model key: ${(error as Error).message}`;
+  }
+  return modelKey(id.name, id.tenant) === key ? null : 'malformed model key (not canonically escaped)';
+}
+
+/** One model: its head, each of its versions, and the head's counts against them. */
+async function* checkModel(reader: Reader, key: string, raw: string, referenced: BoundedSet): AsyncGenerator<IntegrityProblem> {
+  const { level, at } = reader;
+  const keyProblem = modelKeyProblem(key);
+  if (keyProblem) yield problem(NS.models, key, keyProblem);
+  let head: HeadRecord | undefined;
+  try {
+    head = decodeHead(raw, key);
+  } catch (error) {
+    yield undecodable(NS.models, key, error);
+  }
+  let expected = 1;
+  let archived = 0;
+  let production: number | null = null;
+  let active: VersionRecord | undefined;
+  for await (const [vKey, value] of level.versions.iterator({ ...versionRange(key), ...at })) {
+    const parsed = parseVersionKey(vKey);
+    if (!parsed || parsed.model !== key) continue; // reported by checkVersionKeys
+    const version = parsed.version;
+    if (version > expected) yield problem(NS.versions, versionKey(key, expected), version === expected + 1 ? `version ${expected} is missing` : `versions ${expected} to ${version - 1} are missing`);
+    expected = version + 1;
+    if (head && version > head.latest) yield problem(NS.versions, vKey, `version ${version} is beyond the head's latest version ${head.latest}`);
+    let record: VersionRecord;
+    try {
+      record = decodeVersion(value, vKey);
+    } catch (error) {
+      yield undecodable(NS.versions, vKey, error);
+      continue;
+    }
+    if (record.archived) archived++;
+    if (record.stage === 'production' && !record.retired) production = version;
+    if (head?.active === version) active = record;
+    if (record.stage !== 'dev' && !record.retired && (await level.stages.get(stageKey(key, record.stage, version), at)) === undefined) {
+      yield problem(NS.stages, stageKey(key, record.stage, version), `version ${version} is at ${record.stage} but the stage index has no entry for it`);
+    }
+    if (head) yield* checkVersionSchema(reader, key, version, record, head);
+    if (record.blob !== null) {
+      referenced.add(record.blob);
+      yield* checkBlob(reader, vKey, record);
+    } else if (record.chunks !== 0 || record.sizeBytes !== null) {
+      yield problem(NS.versions, vKey, 'the record has no blob but records chunks or a size');
+    }
+  }
+  if (!head) return;
+  const count = expected - 1;
+  if (head.latest !== count) yield problem(NS.models, key, `the head's latest version is ${head.latest} but versions 1 to ${count} exist`);
+  if (head.archived !== archived) yield problem(NS.models, key, `the head counts ${head.archived} archived versions but ${archived} are archived`);
+  if (head.active !== null) {
+    if (!active) yield problem(NS.models, key, `the active version ${head.active} does not exist`);
+    else if (active.archived || active.retired) yield problem(NS.models, key, `the active version ${head.active} is ${active.archived ? 'archived' : 'retired'}`);
+  }
+  if (head.production !== production) yield problem(NS.models, key, `the head says the production version is ${head.production ?? 'none'} but the version records say ${production ?? 'none'}`);
+}
+
+/** A version's weights: every chunk present, in order, hashing to the record's SHA-256 and size. */
+async function* checkBlob({ level, at }: Reader, vKey: string, record: VersionRecord): AsyncGenerator<IntegrityProblem> {
+  const blob = record.blob!;
+  if (!BLOB_ID.test(blob)) {
+    yield problem(NS.versions, vKey, `field 'blob' is not a blob id`);
+    return;
+  }
+  const hash = createHash('sha256');
+  let chunks = 0;
+  let size = 0;
+  for await (const [chunkKey, bytes] of level.weights.iterator({ ...blobRange(blob), ...at })) {
+    if (chunkKey !== blobChunkKey(blob, chunks)) {
+      yield problem(NS.weights, chunkKey, `expected chunk ${chunks} of blob ${blob} here (a chunk is missing or its key is damaged)`);
+      return;
+    }
+    hash.update(bytes);
+    size += bytes.length;
+    chunks++;
+  }
+  if (chunks !== record.chunks) yield problem(NS.weights, blob, `blob has ${chunks} chunks but version record '${vKey}' says ${record.chunks}`);
+  else if (size !== record.sizeBytes || hash.digest('hex') !== record.sha256) yield problem(NS.weights, blob, `weights do not match the size and SHA-256 of version record '${vKey}'`);
+  if ((await level.uploads.get(blob, at)) !== undefined) {
+    yield problem(NS.uploads, blob, `an upload marker names the blob of version record '${vKey}' (reopening would delete its weights)`);
+  }
+}
+
+/** Version keys that do not parse, and versions whose model has no head. */
+async function* checkVersionKeys({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  let lastModel: string | undefined;
+  for await (const vKey of level.versions.keys(at)) {
+    const parsed = parseVersionKey(vKey);
+    if (!parsed || modelKeyProblem(parsed.model) !== null) {
+      yield problem(NS.versions, vKey, 'malformed version key');
+      continue;
+    }
+    if (parsed.model === lastModel) continue;
+    lastModel = parsed.model;
+    if ((await level.models.get(parsed.model, at)) === undefined) yield problem(NS.versions, vKey, `version records of model key '${parsed.model}' have no head in '${NS.models}'`);
+  }
+}
+
+/** Every stage index entry names an existing, non-retired version at that stage. */
+async function* checkStageIndex({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const sKey of level.stages.keys(at)) {
+    const match = /^(.*):([a-z]+):(\d{10})$/.exec(sKey);
+    const [, model, stage, digits] = match ?? [];
+    if (!match || modelKeyProblem(model!) !== null || stage === 'dev' || !(STAGES as readonly string[]).includes(stage!)) {
+      yield problem(NS.stages, sKey, 'malformed stage index key');
+      continue;
+    }
+    const vKey = versionKey(model!, Number(digits));
+    const raw = await level.versions.get(vKey, at);
+    if (raw === undefined) {
+      yield problem(NS.stages, sKey, `the index names version record '${vKey}', which does not exist`);
+      continue;
+    }
+    try {
+      const record = decodeVersion(raw, vKey);
+      if (record.stage !== stage || record.retired) yield problem(NS.stages, sKey, `the index puts the version at ${stage} but its record says ${record.retired ? 'retired' : record.stage}`);
+    } catch {
+      // The record itself is reported by the model walk.
+    }
+  }
+}
+
+/**
+ * A version's schema index entries: present (with its postings and stats) while the
+ * version may be offered by LOOKUP, absent otherwise. The index module's own ops say
+ * what "present" means, so this stays right however the index lays out its keys.
+ */
+async function* checkVersionSchema({ level, at, index }: Reader, key: string, version: number, record: VersionRecord, head: HeadRecord): AsyncGenerator<IntegrityProblem> {
+  if (record.schema === null) return;
+  const vKey = versionKey(key, version);
+  let fingerprint;
+  try {
+    fingerprint = decodeFingerprint(record.schema, NS.versions, vKey);
+  } catch (error) {
+    yield undecodable(NS.versions, vKey, error);
+    return;
+  }
+  if (record.schemaHash !== fingerprint.hash) yield problem(NS.versions, vKey, `field 'schemaHash' does not match the schema`);
+  const entry = { modelKey: key, version, createdAt: record.createdAt };
+  const eligible = !record.archived && !record.retired && !head.retired;
+  if (eligible) {
+    for (const op of index.addOps(entry, fingerprint)) {
+      if (op.type !== 'put') continue;
+      const stored = await (op.sublevel as typeof level.fingerprints).get(op.key, at);
+      const namespace = op.sublevel === level.fingerprints ? NS.fingerprints : NS.schemaTokens;
+      if (stored === undefined) yield problem(namespace, op.key, `missing index entry of version ${version} (LOOKUP cannot find it)`);
+      else if (namespace === NS.fingerprints && stored !== op.value) yield problem(namespace, op.key, `stored statistics differ from version record '${vKey}'`);
+    }
+  } else {
+    for (const op of index.removeOps(entry, fingerprint)) {
+      if ((await (op.sublevel as typeof level.fingerprints).get(op.key, at)) !== undefined) {
+        yield problem(NS.fingerprints, op.key, `index entry of a version that is ${record.archived ? 'archived' : 'retired'} (LOOKUP would offer it)`);
+      }
+    }
+  }
+}
+
+/** The other direction: every stored index entry belongs to an eligible version with that schema. */
+async function* checkSchemaIndex({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const entry of storedIndexEntries(level, at)) {
+    if (entry.kind === 'damaged') {
+      yield problem(entry.namespace, entry.key, entry.problem);
+      continue;
+    }
+    const vKey = versionKey(entry.modelKey, entry.version);
+    const raw = await level.versions.get(vKey, at);
+    if (raw === undefined) {
+      yield problem(NS.fingerprints, entry.key, `the entry names version record '${vKey}', which does not exist`);
+      continue;
+    }
+    try {
+      if (decodeVersion(raw, vKey).schemaHash !== entry.hash) yield problem(NS.fingerprints, entry.key, `version record '${vKey}' has another schema`);
+    } catch {
+      // Reported by the model walk.
+    }
+  }
+}
+
+/** Chunks no version references and no upload marker claims; markers that are malformed. */
+async function* checkOrphanBlobs(reader: Reader, referenced: BoundedSet): AsyncGenerator<IntegrityProblem> {
+  const { level, at } = reader;
+  for await (const [blob, value] of level.uploads.iterator(at)) {
+    if (!BLOB_ID.test(blob) || !/^\d+$/.test(value)) yield problem(NS.uploads, blob, 'malformed upload marker');
+  }
+  for (const prefix of referenced.overflowed ? hexPrefixes(referenced.partitionDigits) : ['']) {
+    const ids = referenced.overflowed ? await referencedWithPrefix(reader, prefix) : referenced.items;
+    let current: string | undefined;
+    let chunks = 0;
+    const finish = async (): Promise<IntegrityProblem | undefined> => {
+      if (current === undefined || ids.has(current) || (await level.uploads.get(current, at)) !== undefined) return undefined;
+      return problem(NS.weights, current, `${chunks} orphan chunk${chunks === 1 ? '' : 's'}: no version references this blob and no upload is in progress`);
+    };
+    const range = prefix === '' ? at : { ...at, gte: prefix, lt: `${prefix}g` };
+    for await (const chunkKey of level.weights.keys(range)) {
+      if (!CHUNK_KEY.test(chunkKey)) {
+        yield problem(NS.weights, chunkKey, 'malformed weights chunk key');
+        continue;
+      }
+      const blob = chunkKey.slice(0, 32);
+      if (blob === current) {
+        chunks++;
+        continue;
+      }
+      const orphan = await finish();
+      if (orphan) yield orphan;
+      current = blob;
+      chunks = 1;
+    }
+    const orphan = await finish();
+    if (orphan) yield orphan;
+  }
+}
+
+/** Blob ids starting with `prefix` that some version references (one pass over the versions). */
+async function referencedWithPrefix({ level, at }: Reader, prefix: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const [vKey, raw] of level.versions.iterator(at)) {
+    try {
+      const blob = decodeVersion(raw, vKey).blob;
+      if (blob?.startsWith(prefix)) ids.add(blob);
+    } catch {
+      // Reported by the model walk.
+    }
+  }
+  return ids;
+}
+
+function hexPrefixes(digits: number): string[] {
+  return Array.from({ length: 16 ** digits }, (_, i) => i.toString(16).padStart(digits, '0'));
+}
+
+/** Jobs and the queue agree: exactly the unfinished jobs are queued, and a completed job's version exists. */
+async function* checkJobs({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const [key, raw] of level.jobs.iterator(at)) {
+    if (!isJobId(key)) yield problem(NS.jobs, key, 'malformed job key');
+    let job;
+    try {
+      job = decodeJob(raw, key);
+    } catch (error) {
+      yield undecodable(NS.jobs, key, error);
+      continue;
+    }
+    if (job.id !== key) yield problem(NS.jobs, key, `the record's id is '${job.id}'`);
+    const queued = (await level.jobQueue.get(jobQueueKey(job.createdAt, job.id), at)) !== undefined;
+    if (queued === isTerminal(job.status)) yield problem(NS.jobs, key, queued ? `a ${job.status} job is still in the queue` : `a ${job.status} job is missing from the queue`);
+    if (job.status === 'completed') {
+      const vKey = job.version === null ? null : versionKey(modelKey(job.target, job.tenant), job.version);
+      const version = vKey === null ? undefined : await level.versions.get(vKey, at);
+      if (version === undefined) yield problem(NS.jobs, key, `a completed job whose version ${job.version ?? '(none)'} of model '${job.target}' does not exist`);
+    }
+  }
+  for await (const [key, id] of level.jobQueue.iterator(at)) {
+    const match = QUEUE_KEY.exec(key);
+    if (!match || match[2] !== id) {
+      yield problem(NS.jobQueue, key, 'malformed queue entry (the key does not end with the job id it names)');
+      continue;
+    }
+    const raw = await level.jobs.get(id, at);
+    if (raw === undefined) yield problem(NS.jobQueue, key, `the queue names job '${id}', which does not exist`);
+    else {
+      try {
+        if (decodeJob(raw, id).createdAt !== Number(match[1])) yield problem(NS.jobQueue, key, `the job's creation time differs from the queue key`);
+      } catch {
+        // Reported with the job.
+      }
+    }
+  }
+}
+
+/** A set that stops growing at `limit` and then says how finely to partition instead. */
+class BoundedSet {
+  readonly items = new Set<string>();
+  private count = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(item: string): void {
+    this.count++;
+    if (this.count <= this.limit) this.items.add(item);
+    else this.items.clear();
+  }
+
+  get overflowed(): boolean {
+    return this.count > this.limit;
+  }
+
+  /** Hex digits of blob id prefix per partition, so one partition holds about half the limit. */
+  get partitionDigits(): number {
+    return Math.max(1, Math.ceil(Math.log(this.count / (this.limit / 2)) / Math.log(16)));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * BACKUP TO: a consistent copy of one snapshot, taken while writers go on, that opens
+ * as a registry, passes CHECK REGISTRY and equals the source at some point in time.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { open, type Database } from '../../src/index.js';
+import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
+import { openLevel } from '../../src/store/level.js';
+import { storedJson } from '../helpers/store.js';
+import { Resources, expectError, memoryDb, sha256, weights } from '../helpers/sql.js';
+
+const resources = new Resources();
+afterEach(() => resources.cleanup());
+
+interface VersionRow { model: string; version: number; archived: boolean; sha256: string | null; active: boolean }
+
+async function versions(db: Database): Promise<VersionRow[]> {
+  return (await db.query('SELECT model, version, archived, sha256, active FROM ML_MODEL_VERSIONS ORDER BY model, version')).rows as unknown as VersionRow[];
+}
+
+describe('BACKUP TO', () => {
+  it('copies a registry into a new folder that opens, passes CHECK REGISTRY and reads the same, weights included', async () => {
+    const source = await resources.dir();
+    const db = resources.track(await open({ path: source, allowFileAccess: true }));
+    const big = weights(3, 3 * 1024 * 1024 + 11);
+    await db.query('CREATE MODEL m WITH (weights = $1) SCHEMA (a name)', [big]);
+    await db.query('CREATE MODEL m WITH (weights = $1)', [weights(4)]);
+    await db.query('ALTER MODEL m VERSION 1 PROMOTE TO STAGING');
+    const dest = join(await resources.dir(), 'backup');
+    const result = await db.query('BACKUP TO $1', [dest]);
+    expect(result.rows[0]).toMatchObject({ path: dest, models: 1, versions: 2, weights_bytes: big.length + 16 });
+    const copy = resources.track(await open({ path: dest }));
+    expect((await copy.query('CHECK REGISTRY')).rows).toEqual([]);
+    expect(await versions(copy)).toEqual(await versions(db));
+    expect(sha256(await copy.registry.readWeights('m', 1))).toBe(sha256(big));
+    expect((await copy.query('LOOKUP MODEL FOR SCHEMA (a name)')).rows[0]).toMatchObject({ mode: 'warm_load', model: 'm', version: 1 });
+  });
+
+  it('under concurrent CREATE, USE VERSION and ARCHIVE: the copy is the source at one moment', async () => {
+    const db = await memoryDb({ allowFileAccess: true });
+    const models = ['a', 'b', 'c'];
+    for (const model of models) await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(0, 300_000)]);
+    let stop = false;
+    const writer = async (model: string, seed: number): Promise<number> => {
+      let n = 0;
+      while (!stop && n < 60) {
+        const created = await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(seed + n, 20_000 + n)]);
+        const version = Number(created.rows[0]!.version);
+        if (n % 3 === 0) await db.query(`ALTER MODEL ${model} USE VERSION 1`); // a rollback (version 1 is never archived)
+        if (n % 4 === 1) await db.query(`ARCHIVE MODEL ${model} VERSION ${version}`);
+        n++;
+      }
+      return n;
+    };
+    const writers = models.map((model, i) => writer(model, i * 1000));
+    for (const running of writers) running.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const dests: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const dest = join(await resources.dir(), `backup-${i}`);
+      await db.query('BACKUP TO $1', [dest]);
+      dests.push(dest);
+    }
+    stop = true;
+    expect(Math.min(...(await Promise.all(writers)))).toBeGreaterThan(0);
+    const final = await versions(db);
+    for (const dest of dests) {
+      const copy = resources.track(await open({ path: dest }));
+      expect((await copy.query('CHECK REGISTRY')).rows).toEqual([]);
+      const rows = await versions(copy);
+      for (const model of models) {
+        const mine = rows.filter((r) => r.model === model);
+        // A prefix 1..k of the source's versions, with the same weights; only the flags may have moved on since.
+        expect(mine.map((r) => r.version)).toEqual(mine.map((_, i) => i + 1));
+        const theirs = final.filter((r) => r.model === model).slice(0, mine.length);
+        expect(mine.map((r) => r.sha256)).toEqual(theirs.map((r) => r.sha256));
+        const dashboard = (await copy.query('SELECT latest_version, archived_versions, active_version FROM ML_MODELS_DASHBOARD WHERE name = $1', [model])).rows[0]!;
+        expect(dashboard).toEqual({
+          latest_version: mine.length,
+          archived_versions: mine.filter((r) => r.archived).length,
+          active_version: mine.find((r) => r.active)?.version ?? null,
+        });
+      }
+    }
+    await db.close();
+  });
+
+  it('refuses a destination that exists and is not empty, and leaves nothing behind when it fails', async () => {
+    const db = await memoryDb({ allowFileAccess: true });
+    await db.query('CREATE MODEL m WITH (weights = $1)', [weights(1)]);
+    const parent = await resources.dir();
+    const full = join(parent, 'full');
+    await mkdir(full);
+    await writeFile(join(full, 'x'), 'x');
+    await expectError(db.query('BACKUP TO $1', [full]), 'INVALID_ARGUMENT', /not empty/);
+    const empty = join(parent, 'empty');
+    await mkdir(empty);
+    await db.query('BACKUP TO $1', [empty]); // an empty folder is fine
+    expect((await readdir(parent)).sort()).toEqual(['empty', 'full']);
+    await db.close();
+  });
+
+  it('fails on damaged weights without writing a backup', async () => {
+    const source = await resources.dir();
+    let db = await open({ path: source });
+    await db.query('CREATE MODEL m WITH (weights = $1)', [weights(1)]);
+    await db.close();
+    const level = await openLevel({ path: source });
+    const blob = storedJson(await level.versions.get(versionKey(modelKey('m'), 1))).blob as string;
+    await level.weights.put(blobChunkKey(blob, 0), new Uint8Array([9]));
+    await level.root.close();
+    db = resources.track(await open({ path: source, allowFileAccess: true }));
+    const parent = await resources.dir();
+    await expectError(db.query('BACKUP TO $1', [join(parent, 'b')]), 'CORRUPTION', /SHA-256/);
+    expect(await readdir(parent)).toEqual([]);
+  });
+
+  it('needs file access and a global session', async () => {
+    const dest = join(await resources.dir(), 'b');
+    const closed = await memoryDb();
+    await expectError(closed.query('BACKUP TO $1', [dest]), 'FILE_ACCESS_DENIED');
+    await closed.close();
+    const db = await memoryDb({ allowFileAccess: true });
+    await expectError(db.withTenant('acme').query('BACKUP TO $1', [dest]), 'PERMISSION_DENIED');
+    await expectError(db.query('BACKUP TO 42'), 'INVALID_ARGUMENT');
+    expect(existsSync(dest)).toBe(false);
+    await db.close();
+  });
+});
