@@ -114,3 +114,41 @@ export async function lookupBench(
   });
   return out;
 }
+
+/**
+ * What one tenant's LOOKUP reveals about another's schemas (issue 8). Tenant B times its
+ * lookup of `(ssn ID, zz TEXT)` before and after tenant A registers 1,500 versions of
+ * schemas with an `ssn ID` field; B's own few schemas (and a global one) are there
+ * throughout. A ratio near 1 means B cannot tell from the time whether A uses `ssn`.
+ */
+export async function crossTenantBench(
+  db: Database,
+  options: { versions: number; runs: number; timeMs: (runs: number, work: () => Promise<unknown>) => Promise<number> },
+): Promise<Record<string, number>> {
+  const a = db.withTenant('tenant_a');
+  const b = db.withTenant('tenant_b');
+  await db.query('CREATE MODEL shared_global WITH (artifact = $1) SCHEMA (ssn ID, city TEXT, zip TEXT)', ['s3://bench']);
+  for (let i = 0; i < 5; i++) await b.query(`CREATE MODEL own${i} WITH (artifact = $1) SCHEMA (ssn ID, b_${i} TEXT, c_${i} DATE)`, ['s3://bench']);
+  const query = 'LOOKUP MODEL FOR SCHEMA (ssn ID, zz TEXT)';
+  // B's own schemas are all at distance 0.467: a cold start, which reads every posting in the window.
+  const check = async (): Promise<void> => {
+    const mode = (await b.query(query)).rows[0]!.mode;
+    if (mode !== 'cold_start') throw new Error(`cross-tenant bench query answered ${String(mode)}`);
+  };
+  await check();
+  const without = await options.timeMs(options.runs, () => b.query(query));
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < options.versions) {
+      const i = next++;
+      await a.query(`CREATE MODEL a${i % 50} WITH (artifact = $1) SCHEMA (ssn ID, a_${i} TEXT)`, ['s3://bench']);
+    }
+  }));
+  await check();
+  const withShared = await options.timeMs(options.runs, () => b.query(query));
+  return {
+    lookup_cross_tenant_without_ms: without,
+    lookup_cross_tenant_with_ms: withShared,
+    lookup_cross_tenant_with_vs_without: Number((withShared / without).toFixed(3)),
+  };
+}
