@@ -79,18 +79,21 @@ export async function upgradeSchemaIndex(level: Level, queue: CommitQueue, optio
   // Left over from a move that did not finish: the records are the truth, start over.
   for (const sublevel of [level.schemaTokens, level.fingerprints]) await clear(sublevel, chunkOps, commit);
   const entries = await rebuild(level, chunkOps, commit);
-  await clear(old[0]!, chunkOps, commit);
-  await clear(old[1]!, chunkOps, commit, mark);
+  // Postings last: they are never deleted, so that sublevel is not empty and the batch
+  // deleting its last key, the move's last, can carry the layout.
+  await clear(old[1]!, chunkOps, commit);
+  await clear(old[0]!, chunkOps, commit, mark);
   return { kind: 'rebuilt', entries, batches: batches.count };
 }
 
-/** Deletes every key of `sublevel` in batches of `chunkOps`; `last`, if given, joins the final batch. */
+/** Deletes every key of `sublevel` in batches of `chunkOps`; `last`, if given, joins the batch that deletes the last key. */
 async function clear(sublevel: TextSublevel, chunkOps: number, commit: (ops: WriteOp[]) => Promise<void>, last?: WriteOp): Promise<void> {
   for (;;) {
-    // Deleted keys are gone once their batch is committed, so each round reads from the start.
-    const keys = await sublevel.keys({ limit: chunkOps }).all();
-    const ops: WriteOp[] = keys.map((key) => ({ type: 'del', sublevel, key }));
-    const done = keys.length < chunkOps;
+    // Deleted keys are gone once their batch is committed, so each round reads from the
+    // start; one key more than a batch takes tells whether this batch is the last.
+    const keys = await sublevel.keys({ limit: chunkOps + 1 }).all();
+    const done = keys.length <= chunkOps;
+    const ops: WriteOp[] = keys.slice(0, chunkOps).map((key) => ({ type: 'del', sublevel, key }));
     if (done && last) ops.push(last);
     if (ops.length > 0) await commit(ops);
     if (done) return;
