@@ -104,7 +104,7 @@ async function lookupFigures(dirs: string[]): Promise<Record<string, number>> {
   const tenantsDir = await tempDir();
   dirs.push(tenantsDir);
   const tenantsDb = await open({ path: tenantsDir });
-  const crossTenant = await crossTenantBench(tenantsDb, { versions: 1500, runs: 201, timeMs });
+  const crossTenant = await crossTenantBench(tenantsDb, { versions: 1500, runs: 401 });
   await tenantsDb.close();
   return { ...lookup, ...crossTenant };
 }

@@ -22,7 +22,7 @@
  * (ScanCount). A token so common in a scope that reading its postings would dominate
  * (say `id:id` in every schema) is not read at all when the prefix filter allows it;
  * it is checked with point reads for the few hashes that could still qualify (see
- * `candidates`).
+ * `scopeCandidates`).
  *
  * Postings are per scope and schema hash, not per version, and never deleted: they are
  * shared by every version of the scope with that schema, and one left behind by a
