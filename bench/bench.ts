@@ -3,7 +3,8 @@
  * work done with raw classic-level batches in the same run, as a ratio (ours / raw,
  * for rates higher is better; for times lower is better).
  *
- * Options: `--quick` shrinks every workload (a smoke run, figures not comparable).
+ * Options: `--quick` shrinks every workload (a smoke run, figures not comparable);
+ * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts).
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { ClassicLevel } from 'classic-level';
 // The shipped build, as apps run it (`npm run bench` builds it first).
 import { open, parseStatement, type Database } from '../dist/index.js';
-import { lookupBench } from './lookup.js';
+import { crossTenantBench, lookupBench } from './lookup.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false } } });
 const scale = args.quick ? 0.05 : 1;
 const n = (count: number): number => Math.max(1, Math.round(count * scale));
 
@@ -93,8 +94,29 @@ async function populate(db: Database, raw: RawRegistry, models: number, versions
   await rate(models * versionsPerModel, 64, (i) => raw.register(`${prefix}${i % models}`));
 }
 
+/** The LOOKUP figures: 100,000 fingerprinted versions, and what one tenant's lookup time says about another's schemas. */
+async function lookupFigures(dirs: string[]): Promise<Record<string, number>> {
+  const lookupDir = await tempDir();
+  dirs.push(lookupDir);
+  const lookupDb = await open({ path: lookupDir });
+  const lookup = await lookupBench(lookupDb, { models: n(1000), versionsPerModel: 100, runs: 51, timeMs });
+  await lookupDb.close();
+  const tenantsDir = await tempDir();
+  dirs.push(tenantsDir);
+  const tenantsDb = await open({ path: tenantsDir });
+  const crossTenant = await crossTenantBench(tenantsDb, { versions: 1500, runs: 401 });
+  await tenantsDb.close();
+  return { ...lookup, ...crossTenant };
+}
+
 async function main(): Promise<void> {
   const dirs: string[] = [];
+  if (args.lookup) {
+    const lookup = await lookupFigures(dirs);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    console.log(JSON.stringify({ quick: args.quick, ...lookup }));
+    return;
+  }
   const dir = await tempDir();
   dirs.push(dir);
   const db = await open({ path: dir });
@@ -149,11 +171,7 @@ async function main(): Promise<void> {
   await db.close();
   await raw.db.close();
 
-  const lookupDir = await tempDir();
-  dirs.push(lookupDir);
-  const lookupDb = await open({ path: lookupDir });
-  const lookup = await lookupBench(lookupDb, { models: n(1000), versionsPerModel: 100, runs: 51, timeMs });
-  await lookupDb.close();
+  const lookup = await lookupFigures(dirs);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 
   const r = (x: number): number => Math.round(x);

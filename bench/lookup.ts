@@ -114,3 +114,47 @@ export async function lookupBench(
   });
   return out;
 }
+
+/**
+ * What one tenant's LOOKUP reveals about another's schemas (issue 8). Tenant A registers
+ * 1,500 versions of schemas with an `ssn ID` field; tenant B (with a few schemas of its
+ * own, and global ones, built alike around `ssn` and `nss`) then looks up
+ * `(ssn ID, zz TEXT)`, with A's shared name, and `(nss ID, zz TEXT)`, a name A never
+ * used, in the same store, timed alternately so that drift weighs on both alike. Both are
+ * cold starts that read every posting in their window. A ratio near 1 means B cannot
+ * tell from the time whether A uses `ssn`. (Timing B before and after A's registrations
+ * would also measure the store growing by 1,500 versions, which slows every read a little.)
+ */
+export async function crossTenantBench(db: Database, options: { versions: number; runs: number }): Promise<Record<string, number>> {
+  const a = db.withTenant('tenant_a');
+  const b = db.withTenant('tenant_b');
+  for (const id of ['ssn', 'nss']) {
+    await db.query(`CREATE MODEL global_${id} WITH (artifact = $1) SCHEMA (${id} ID, city TEXT, zip TEXT)`, ['s3://bench']);
+    for (let i = 0; i < 5; i++) await b.query(`CREATE MODEL own_${id}_${i} WITH (artifact = $1) SCHEMA (${id} ID, b_${i} TEXT, c_${i} DATE)`, ['s3://bench']);
+  }
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < options.versions) {
+      const i = next++;
+      await a.query(`CREATE MODEL a${i % 50} WITH (artifact = $1) SCHEMA (ssn ID, a_${i} TEXT)`, ['s3://bench']);
+    }
+  }));
+  const queries = { shared: 'LOOKUP MODEL FOR SCHEMA (ssn ID, zz TEXT)', unused: 'LOOKUP MODEL FOR SCHEMA (nss ID, zz TEXT)' };
+  const times: Record<keyof typeof queries, number[]> = { shared: [], unused: [] };
+  for (let run = 0; run < options.runs; run++) {
+    for (const which of ['shared', 'unused'] as const) {
+      const start = performance.now();
+      const mode = (await b.query(queries[which])).rows[0]!.mode;
+      times[which].push(performance.now() - start);
+      if (mode !== 'cold_start') throw new Error(`cross-tenant bench query answered ${String(mode)}`);
+    }
+  }
+  const median = (xs: number[]): number => Number(xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!.toFixed(3));
+  const shared = median(times.shared);
+  const unused = median(times.unused);
+  return {
+    lookup_cross_tenant_shared_name_ms: shared,
+    lookup_cross_tenant_unused_name_ms: unused,
+    lookup_cross_tenant_shared_vs_unused: Number((shared / unused).toFixed(3)),
+  };
+}

@@ -18,6 +18,7 @@ import { Jobs, type Job, type Trainer } from './store/jobs.js';
 import { openLevel, type Level } from './store/level.js';
 import { validateTenantName } from './store/keys.js';
 import { checkStoreFormat } from './store/format.js';
+import { upgradeSchemaIndex } from './store/schema-index-layout.js';
 import { STAGES, type Stage } from './store/records.js';
 import { Registry, type ListOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
@@ -316,6 +317,7 @@ export async function open(options: OpenOptions): Promise<Database> {
   try {
     await checkStoreFormat(level);
     const queue = new CommitQueue(level.root, [level.models], options.sync ?? false);
+    await upgradeSchemaIndex(level, queue);
     const registry = new Registry(level, queue, options.createdBy ?? null);
     await registry.recoverUploads();
     const onError = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : String(error)}`));

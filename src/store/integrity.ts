@@ -33,6 +33,7 @@ import {
 import type { Level } from './level.js';
 import { NS, STAGES, STORE_FORMAT, decodeHead, decodeJob, decodeVersion, isTerminal, type HeadRecord, type VersionRecord } from './records.js';
 import { SchemaIndex, storedIndexEntries } from './schema-index.js';
+import { SCHEMA_INDEX_LAYOUT, SCHEMA_INDEX_LAYOUT_KEY } from './schema-index-layout.js';
 
 /** One problem found: where, and what is wrong. */
 export interface IntegrityProblem {
@@ -108,7 +109,9 @@ async function* checkLevelDbLog(level: Level): AsyncGenerator<IntegrityProblem> 
 
 async function* checkMeta({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
   for await (const [key, value] of level.meta.iterator(at)) {
-    if (key !== 'format') yield problem(NS.meta, key, 'unknown key');
+    if (key === SCHEMA_INDEX_LAYOUT_KEY) {
+      if (value !== String(SCHEMA_INDEX_LAYOUT)) yield problem(NS.meta, key, `'${value}' is not the schema index layout this version reads`);
+    } else if (key !== 'format') yield problem(NS.meta, key, 'unknown key');
     else if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > STORE_FORMAT) yield problem(NS.meta, key, `'${value}' is not a storage format this version reads`);
   }
 }

@@ -13,6 +13,7 @@
  *   version_stages  <tenant>:<name>:<stage>:<version>          → '' (staging and production only)
  *   schema_*        see schema-index.ts
  *   meta            format                                     → storage format number
+ *                   schema_index_layout                        → layout of schema_* (schema-index-layout.ts)
  *
  * `<tenant>` is empty for global models and the escaped tenant name otherwise (tenant
  * names are never empty, so the two cannot collide): identity is (tenant, name).

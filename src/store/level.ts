@@ -28,9 +28,9 @@ export interface Level {
   readonly jobQueue: TextSublevel;
   /** Stage index: `<model key>:<stage>:<version>` → '' (latest version at a stage without a scan). */
   readonly stages: TextSublevel;
-  /** Schema token postings (see schema-index.ts). */
+  /** Schema token postings, per tenant scope (see schema-index.ts). */
   readonly schemaTokens: TextSublevel;
-  /** Schema fingerprint entries per version (see schema-index.ts). */
+  /** Schema fingerprint entries per version, per tenant scope (see schema-index.ts). */
   readonly fingerprints: TextSublevel;
   /** Store-wide facts, e.g. the storage format. */
   readonly meta: TextSublevel;

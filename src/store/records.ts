@@ -22,8 +22,10 @@ export const NS = {
   jobs: 'jobs',
   jobQueue: 'job_queue',
   stages: 'version_stages',
-  schemaTokens: 'schema_tokens',
-  fingerprints: 'schema_fingerprints',
+  // Partitioned by tenant scope (schema-index.ts); `schema_tokens` and
+  // `schema_fingerprints` held the earlier layout (schema-index-layout.ts).
+  schemaTokens: 'schema_postings',
+  fingerprints: 'schema_entries',
   meta: 'meta',
 } as const;
 

@@ -39,7 +39,7 @@ import {
 import type { Level, TextSublevel } from './level.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type Stage, type VersionRecord } from './records.js';
 import { checkIntegrity, type IntegrityProblem } from './integrity.js';
-import { SchemaIndex } from './schema-index.js';
+import { SchemaIndex, schemaEntryKey } from './schema-index.js';
 import { checkTransition, type StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
 import { checkVersionNumber, prepareVersion, versionRecord } from './version-input.js';
@@ -599,8 +599,9 @@ export class Registry {
       const record = this.readRecord(name, key, current, version, view);
       if (!record.archived && !record.retired && record.schemaHash !== null) return true;
       // Archived or retired since the index was read (its entry is gone now), or damage (it is not).
-      if (record.schemaHash !== null && (await index.hasEntry({ modelKey: key, version, createdAt: record.createdAt }, record.schemaHash))) {
-        throw corruption(NS.fingerprints, `${record.schemaHash}:…:${key}:${version}`, `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : 'archived'}`);
+      const entry = { modelKey: key, version, createdAt: record.createdAt };
+      if (record.schemaHash !== null && (await index.hasEntry(entry, record.schemaHash))) {
+        throw corruption(NS.fingerprints, schemaEntryKey(entry, record.schemaHash), `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : 'archived'}`);
       }
       return false;
     });

@@ -2,25 +2,33 @@
  * The index behind `LOOKUP MODEL FOR SCHEMA`: which stored version was trained on the
  * same schema (warm load) or the nearest one within the threshold (warm start).
  *
- * Two sublevels, keys built from escaped segments (never a raw `:` inside one):
+ * Two sublevels, keys built from escaped segments (never a raw `:` inside one), both
+ * partitioned by tenant scope (`<scope>` = the escaped tenant, '' for global models):
  *
- *   schema_fingerprints  <hash>:<tenant>:<createdAt, 15>:<name>:<version, 10>
- *                        → {"r": recordCount|null, "s": {field: [nullRate|null, cardinality|null]}}
- *                          (sealed with a checksum, see checksum.ts)
- *   schema_tokens        <field name>:<kind>:<field count, 4>:<hash> → ''
+ *   schema_entries   <scope>:<hash>:<createdAt, 15>:<name>:<version, 10>
+ *                    → {"r": recordCount|null, "s": {field: [nullRate|null, cardinality|null]}}
+ *                      (sealed with a checksum, see checksum.ts)
+ *   schema_postings  <scope>:<field name>:<kind>:<field count, 4>:<hash> → ''
  *
- * An exact match is a reverse range scan of `<hash>:<tenant>:` (newest first). For a
+ * A lookup reads only the scopes its session may see (own tenant, then global), so what
+ * it reads, and how long that takes, does not depend on other tenants' schemas
+ * (issue 8: a shared posting list told tenant B which field names tenant A uses).
+ * Everything below happens per scope, "very common token" detection included.
+ *
+ * An exact match is a reverse range scan of `<scope>:<hash>:` (newest first). For a
  * near match, a distance ≤ 0.25 needs J ≥ 1 − 0.25/0.7 (stats can only add to the
  * distance), and J ≥ t needs the other schema's size in [t·|A|, |A|/t]; the size sits
  * in the posting key before the hash, so each query token reads only postings of
  * schemas that could qualify, and counting hits per hash gives the exact overlap
- * (ScanCount). A token so common that reading its postings would dominate (say `id:id`
- * in every schema) is not read at all when the prefix filter allows it; it is checked
- * with point reads for the few hashes that could still qualify (see `candidates`).
+ * (ScanCount). A token so common in a scope that reading its postings would dominate
+ * (say `id:id` in every schema) is not read at all when the prefix filter allows it;
+ * it is checked with point reads for the few hashes that could still qualify (see
+ * `scopeCandidates`).
  *
- * Postings are per schema hash, not per version, and never deleted: they are shared
- * by every version with that schema, and one left behind by a removed version only
- * costs a candidate whose entry scan comes back empty.
+ * Postings are per scope and schema hash, not per version, and never deleted: they are
+ * shared by every version of the scope with that schema, and one left behind by a
+ * removed version only costs a candidate whose entry scan comes back empty.
+ * schema-index-layout.ts moves folders from the earlier, unpartitioned layout.
  */
 
 import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
@@ -77,6 +85,8 @@ const SIZE_DIGITS = 4;
 /** A schema hash that shares enough tokens with the query to be worth reading. */
 interface Candidate {
   readonly hash: string;
+  /** Indexes (into the lookup's scopes) of the scopes whose postings have this hash, in order. */
+  readonly scopes: number[];
   readonly size: number;
   /** Indexes of the query's fields whose name and kind this schema has too. */
   readonly matched: readonly number[];
@@ -92,23 +102,30 @@ interface Best extends LookupCandidate {
   readonly tail: string;
 }
 
-function tokenPrefix(name: string, kind: string): string {
-  return `${escapeSegment(name)}:${kind}`;
+function tokenPrefix(scope: string, name: string, kind: string): string {
+  return `${scope}:${escapeSegment(name)}:${kind}`;
 }
 
-function postingKey(name: string, kind: string, size: number, hash: string): string {
-  return `${tokenPrefix(name, kind)}:${pad(size, SIZE_DIGITS)}:${hash}`;
+function postingKey(scope: string, name: string, kind: string, size: number, hash: string): string {
+  return `${tokenPrefix(scope, name, kind)}:${pad(size, SIZE_DIGITS)}:${hash}`;
 }
 
 /** Range of one scope's entries for one hash. */
-function entryRange(hash: string, scope: string): { gt: string; lt: string } {
-  // ':' + 1 = ';' bounds exactly the keys `${hash}:${scope}:...`.
-  return { gt: `${hash}:${scope}:`, lt: `${hash}:${scope};` };
+function entryRange(scope: string, hash: string): { gt: string; lt: string } {
+  // ':' + 1 = ';' bounds exactly the keys `${scope}:${hash}:...`.
+  return { gt: `${scope}:${hash}:`, lt: `${scope}:${hash};` };
 }
 
-function entryKey(entry: IndexedVersion, hash: string): string {
-  const segments = entry.modelKey.split(':');
-  if (segments.length !== 2 || segments[1] === '') throw invalidArgument(`'${entry.modelKey}' is not a model key`);
+/** Scope and escaped name of a model key, checked. */
+function splitModelKey(modelKey: string): { scope: string; name: string } {
+  const segments = modelKey.split(':');
+  if (segments.length !== 2 || segments[1] === '') throw invalidArgument(`'${modelKey}' is not a model key`);
+  return { scope: segments[0]!, name: segments[1]! };
+}
+
+/** Key of one version's entry: `<scope>:<hash>:<createdAt>:<name>:<version>`. */
+export function schemaEntryKey(entry: IndexedVersion, hash: string): string {
+  const { scope, name } = splitModelKey(entry.modelKey);
   if (!Number.isInteger(entry.version) || entry.version < 0 || entry.version > MAX_VERSION) {
     throw invalidArgument(`version ${entry.version} is out of range`);
   }
@@ -116,7 +133,7 @@ function entryKey(entry: IndexedVersion, hash: string): string {
   if (!Number.isInteger(entry.createdAt) || entry.createdAt < 0 || entry.createdAt >= 1e15) {
     throw invalidArgument(`creation time ${entry.createdAt} is out of range`);
   }
-  return `${hash}:${segments[0]}:${pad(entry.createdAt, 15)}:${segments[1]}:${pad(entry.version, 10)}`;
+  return `${scope}:${hash}:${pad(entry.createdAt, 15)}:${name}:${pad(entry.version, 10)}`;
 }
 
 /** Only fields with stats are stored; the rest count as "no stats" when compared. */
@@ -154,12 +171,12 @@ function decodeEntry(key: string, text: string): { recordCount: number | null; s
   return { recordCount: parsed.r, stats: map };
 }
 
-/** Model key, version and tie-break tail of an entry key already known to be in `<hash>:<scope>:`. */
+/** Model key, version and tie-break tail of an entry key already known to be in `<scope>:<hash>:`. */
 function parseEntryKey(key: string): { modelKey: string; version: number; tail: string } {
   const parts = key.split(':');
-  const [, scope, createdAt, name, version] = parts;
+  const [scope, , createdAt, name, version] = parts;
   if (parts.length !== 5 || !/^\d{15}$/.test(createdAt!) || !name || !/^\d{10}$/.test(version!)) {
-    throw corruption(NS.fingerprints, key, 'malformed schema fingerprint key');
+    throw corruption(NS.fingerprints, key, 'malformed schema entry key');
   }
   return { modelKey: `${scope}:${name}`, version: Number(version), tail: `${createdAt}:${name}:${version}` };
 }
@@ -181,39 +198,47 @@ export class SchemaIndex {
   }
 
   /**
-   * Ops that add a version to the index: its fingerprint entry and the postings of its
-   * schema (idempotent puts). The registry appends them to the unit that registers or
-   * restores the version, so the index never disagrees with the versions.
+   * Ops that add a version to the index: its entry and the postings of its schema in
+   * its scope (idempotent puts). The registry appends them to the unit that registers
+   * or restores the version, so the index never disagrees with the versions.
    */
   addOps(entry: IndexedVersion, fp: Fingerprint): WriteOp[] {
-    const ops: WriteOp[] = fp.fields.map((f) => ({
+    return [...this.postingOps(splitModelKey(entry.modelKey).scope, fp), this.entryOp(entry, fp)];
+  }
+
+  /** The entry half of {@link addOps}. */
+  entryOp(entry: IndexedVersion, fp: Fingerprint): WriteOp {
+    return { type: 'put', sublevel: this.level.fingerprints, key: schemaEntryKey(entry, fp.hash), value: encodeEntry(fp) };
+  }
+
+  /** The postings half of {@link addOps}: one per field, the same for every version of this schema in `scope`. */
+  postingOps(scope: string, fp: Fingerprint): WriteOp[] {
+    return fp.fields.map((f) => ({
       type: 'put',
       sublevel: this.level.schemaTokens,
-      key: postingKey(f.name, f.kind, fp.fields.length, fp.hash),
+      key: postingKey(scope, f.name, f.kind, fp.fields.length, fp.hash),
       value: '',
     }));
-    ops.push({ type: 'put', sublevel: this.level.fingerprints, key: entryKey(entry, fp.hash), value: encodeEntry(fp) });
-    return ops;
+  }
+
+  /** Whether the committed index holds this version's entry (tells a stale read from damage). */
+  async hasEntry(entry: IndexedVersion, hash: string): Promise<boolean> {
+    return (await this.level.fingerprints.get(schemaEntryKey(entry, hash))) !== undefined;
   }
 
   /**
    * Ops that take a version out of lookups (archived, retired). Only its entry goes:
    * the postings belong to the schema, which other versions may still have.
    */
-  /** Whether the committed index holds this version's entry (tells a stale read from damage). */
-  async hasEntry(entry: IndexedVersion, hash: string): Promise<boolean> {
-    return (await this.level.fingerprints.get(entryKey(entry, hash))) !== undefined;
-  }
-
   removeOps(entry: IndexedVersion, fp: Fingerprint): WriteOp[] {
-    return [{ type: 'del', sublevel: this.level.fingerprints, key: entryKey(entry, fp.hash) }];
+    return [{ type: 'del', sublevel: this.level.fingerprints, key: schemaEntryKey(entry, fp.hash) }];
   }
 
   /**
    * Warm load if an accepted version has exactly this schema (the first scope that has
    * one, newest first); else warm start with the accepted version nearest the query
    * if its distance is ≤ {@link WARM_START_THRESHOLD} (ties: earlier scope, then
-   * newer); else cold start.
+   * newer); else cold start. Reads nothing outside `scopes`.
    *
    * @param scopes tenant segments to search, in preference order: `[escapeSegment(tenant), '']`
    *   for a tenant session, `['']` for a global one
@@ -226,22 +251,22 @@ export class SchemaIndex {
     accept: (modelKey: string, version: number) => boolean | Promise<boolean>,
   ): Promise<LookupOutcome> {
     for (const scope of scopes) {
-      for await (const key of this.level.fingerprints.keys({ ...entryRange(fp.hash, scope), reverse: true })) {
+      for await (const key of this.level.fingerprints.keys({ ...entryRange(scope, fp.hash), reverse: true })) {
         const { modelKey, version } = parseEntryKey(key);
         if (await accept(modelKey, version)) return { mode: 'warm_load', modelKey, version, distance: 0 };
       }
     }
 
     let best: Best | null = null;
-    for (const candidate of await this.candidates(fp)) {
+    for (const candidate of await this.candidates(fp, scopes)) {
       // Sorted by bound: once a bound is worse than the best, so is everything after it.
       if (candidate.bound > (best?.distance ?? WARM_START_THRESHOLD)) break;
       let shared: Promise<readonly string[]> | undefined;
-      candidateLoop: for (let s = 0; s < scopes.length; s++) {
-        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(candidate.hash, scopes[s]!), reverse: true })) {
+      candidateLoop: for (const s of candidate.scopes) {
+        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(scopes[s]!, candidate.hash), reverse: true })) {
           const { recordCount, stats } = decodeEntry(key, value);
           // Stats only count when both sides have records; only then are the shared names needed.
-          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate)) : [];
+          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate, scopes)) : [];
           const fields = names.map((name): FieldStats => stats.get(name) ?? { name, nullRate: null, cardinality: null });
           const distance = combineDistance(candidate.jaccard, statsSimilarity(fp, { recordCount, fields }));
           const { modelKey, version, tail } = parseEntryKey(key);
@@ -259,20 +284,38 @@ export class SchemaIndex {
   }
 
   /**
-   * ScanCount with a prefix filter. A schema with J ≥ t shares at least ⌈t·|A|⌉ =
-   * `low` tokens with the query (o ≥ J·|A ∪ B| ≥ t·|A|), so it has at least one of any
-   * |A| − low + 1 of them: up to `low − 1` tokens may be left unread and every
-   * qualifying schema is still found through another. We skip the heavy ones (more
-   * postings than the scan limit, e.g. an `id:id` every schema has), count hits from
-   * the rest, and check the skipped tokens only for hashes that could still qualify,
-   * with point reads. Keeps those whose Jaccard index can reach the threshold, best
-   * bound first.
+   * The schema hashes of any of `scopes` whose Jaccard index can reach the threshold,
+   * best bound first. A hash's postings are the same in every scope that has it, so
+   * each scope is searched on its own ({@link scopeCandidates}) and the answers merged.
    */
-  private async candidates(fp: Fingerprint): Promise<Candidate[]> {
+  private async candidates(fp: Fingerprint, scopes: readonly string[]): Promise<Candidate[]> {
+    const perScope = await Promise.all(scopes.map((scope) => this.scopeCandidates(fp, scope)));
+    const byHash = new Map<string, Candidate>();
+    perScope.forEach((found, s) => {
+      for (const candidate of found) {
+        const known = byHash.get(candidate.hash);
+        if (known) known.scopes.push(s);
+        else byHash.set(candidate.hash, { ...candidate, scopes: [s] });
+      }
+    });
+    return [...byHash.values()].sort((a, b) => a.bound - b.bound || (a.hash < b.hash ? -1 : 1));
+  }
+
+  /**
+   * ScanCount with a prefix filter, within one scope. A schema with J ≥ t shares at
+   * least ⌈t·|A|⌉ = `low` tokens with the query (o ≥ J·|A ∪ B| ≥ t·|A|), so it has at
+   * least one of any |A| − low + 1 of them: up to `low − 1` tokens may be left unread
+   * and every qualifying schema is still found through another. We skip the heavy ones
+   * (more postings in this scope than the scan limit, e.g. an `id:id` every schema
+   * has), count hits from the rest, and check the skipped tokens only for hashes that
+   * could still qualify, with point reads. Keeps those whose Jaccard index can reach
+   * the threshold (`scopes` is left empty for the caller to fill).
+   */
+  private async scopeCandidates(fp: Fingerprint, scope: string): Promise<Candidate[]> {
     const size = fp.fields.length;
     const low = Math.max(1, Math.ceil(MIN_JACCARD * size - SIZE_EPSILON));
     const high = Math.min(MAX_SCHEMA_FIELDS, Math.floor(size / MIN_JACCARD + SIZE_EPSILON));
-    const prefixes = fp.fields.map((f) => `${tokenPrefix(f.name, f.kind)}:`);
+    const prefixes = fp.fields.map((f) => `${tokenPrefix(scope, f.name, f.kind)}:`);
     // The postings of one token in the size window, or null when there are more than `limit`.
     const read = async (index: number, limit: number): Promise<string[] | null> => {
       const prefix = prefixes[index]!;
@@ -295,7 +338,7 @@ export class SchemaIndex {
     lists.forEach((keys, index) => {
       const prefix = prefixes[index]!;
       for (const key of keys ?? []) {
-        if (key.length !== prefix.length + SIZE_DIGITS + 1 + HASH_LENGTH) throw corruption(NS.schemaTokens, key, 'malformed schema token key');
+        if (key.length !== prefix.length + SIZE_DIGITS + 1 + HASH_LENGTH) throw corruption(NS.schemaTokens, key, 'malformed schema posting key');
         const hash = key.slice(prefix.length + SIZE_DIGITS + 1);
         const hit = hits.get(hash);
         if (hit) hit.matched.push(index);
@@ -312,7 +355,7 @@ export class SchemaIndex {
         return jaccardFromCounts(overlap, size, hit.size) >= MIN_JACCARD - JACCARD_EPSILON;
       });
       const found = await this.level.schemaTokens.hasMany(
-        open.flatMap(([hash, hit]) => heavy.map((i) => postingKey(fp.fields[i]!.name, fp.fields[i]!.kind, hit.size, hash))),
+        open.flatMap(([hash, hit]) => heavy.map((i) => postingKey(scope, fp.fields[i]!.name, fp.fields[i]!.kind, hit.size, hash))),
       );
       open.forEach(([, hit], n) => heavy.forEach((i, h) => found[n * heavy.length + h] && hit.matched.push(i)));
     }
@@ -320,24 +363,26 @@ export class SchemaIndex {
     const candidates: Candidate[] = [];
     for (const [hash, { size: other, matched }] of hits) {
       const jaccard = jaccardFromCounts(matched.length, size, other);
-      if (jaccard >= MIN_JACCARD - JACCARD_EPSILON) candidates.push({ hash, size: other, matched, jaccard, bound: combineDistance(jaccard, 1) });
+      if (jaccard >= MIN_JACCARD - JACCARD_EPSILON) candidates.push({ hash, scopes: [], size: other, matched, jaccard, bound: combineDistance(jaccard, 1) });
     }
-    return candidates.sort((a, b) => a.bound - b.bound || (a.hash < b.hash ? -1 : 1));
+    return candidates;
   }
 
   /**
    * Query field names the candidate schema also has, whatever the kind. The postings
    * gave the names with the same kind; a name the candidate has with another kind is
-   * found by asking for its other possible postings. Needed only when stats count.
+   * found by asking for its other possible postings (in a scope that has the schema).
+   * Needed only when stats count.
    */
-  private async sharedNames(fp: Fingerprint, candidate: Candidate): Promise<readonly string[]> {
+  private async sharedNames(fp: Fingerprint, candidate: Candidate, scopes: readonly string[]): Promise<readonly string[]> {
     const matched = new Set(candidate.matched);
     const names = fp.fields.filter((_, i) => matched.has(i)).map((f) => f.name);
     const unmatched = fp.fields.filter((_, i) => !matched.has(i));
     // Every candidate field is matched already: no other name can be shared.
     if (unmatched.length === 0 || candidate.matched.length === candidate.size) return names;
+    const scope = scopes[candidate.scopes[0]!]!;
     const probes = unmatched.flatMap((f) =>
-      FIELD_KINDS.filter((kind) => kind !== f.kind).map((kind) => ({ name: f.name, key: postingKey(f.name, kind, candidate.size, candidate.hash) })),
+      FIELD_KINDS.filter((kind) => kind !== f.kind).map((kind) => ({ name: f.name, key: postingKey(scope, f.name, kind, candidate.size, candidate.hash) })),
     );
     const found = await this.level.schemaTokens.hasMany(probes.map((p) => p.key));
     return names.concat(probes.filter((_, i) => found[i]).map((p) => p.name));
@@ -356,7 +401,7 @@ export type StoredIndexEntry =
   | { readonly kind: 'entry'; readonly key: string; readonly hash: string; readonly modelKey: string; readonly version: number }
   | { readonly kind: 'damaged'; readonly namespace: string; readonly key: string; readonly problem: string };
 
-const POSTING_KEY = new RegExp(`^[^:]+:[a-z]+:\\d{${SIZE_DIGITS}}:[0-9a-f]{${HASH_LENGTH}}$`);
+const POSTING_KEY = new RegExp(`^[^:]*:[^:]+:[a-z]+:\\d{${SIZE_DIGITS}}:[0-9a-f]{${HASH_LENGTH}}$`);
 
 /**
  * Every fingerprint entry and posting as stored in `snapshot`, for the integrity check:
@@ -367,7 +412,7 @@ const POSTING_KEY = new RegExp(`^[^:]+:[a-z]+:\\d{${SIZE_DIGITS}}:[0-9a-f]{${HAS
 export async function* storedIndexEntries(level: Level, options: { readonly snapshot?: unknown }): AsyncGenerator<StoredIndexEntry> {
   const read = options as { snapshot?: never };
   for await (const [key, value] of level.fingerprints.iterator(read)) {
-    const hash = key.slice(0, key.indexOf(':'));
+    const hash = key.split(':')[1] ?? '';
     try {
       if (!/^[0-9a-f]{64}$/.test(hash)) throw corruption(NS.fingerprints, key, 'malformed schema fingerprint key');
       const { modelKey, version } = parseEntryKey(key);

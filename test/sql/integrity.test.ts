@@ -160,9 +160,9 @@ describe('CHECK REGISTRY', () => {
           await level.fingerprints.put(second!, (await level.fingerprints.get(second!))!.replace(/:10,/, ':11,').replace(/^#[0-9a-f]{8}/, '#00000000'));
         },
         expected: [
-          { namespace: 'schema_fingerprints', key: expect.any(String) as never, problem: /missing index entry of version/ },
-          { namespace: 'schema_fingerprints', key: expect.any(String) as never, problem: /checksum mismatch/ },
-          { namespace: 'schema_fingerprints', key: expect.any(String) as never, problem: /stored statistics differ/ },
+          { namespace: 'schema_entries', key: expect.any(String) as never, problem: /missing index entry of version/ },
+          { namespace: 'schema_entries', key: expect.any(String) as never, problem: /checksum mismatch/ },
+          { namespace: 'schema_entries', key: expect.any(String) as never, problem: /stored statistics differ/ },
         ],
       },
       {

@@ -216,9 +216,16 @@ describe('schema index: storage', () => {
     const { level, index, add } = await store();
     const fp = schema([{ name: 'a:b', kind: 'id', nullRate: 0.5 }, { name: '__proto__', kind: 'name' }, { name: '%', kind: 'text', cardinality: 4 }], 12);
     await add(v('m:1', 3, 1_700_000_000_000, 'acme'), fp);
-    expect(await level.fingerprints.keys().all()).toEqual([`${fp.hash}:acme:001700000000000:m%3A1:0000000003`]);
-    expect(storedJson((await level.fingerprints.values().all())[0])).toEqual({ r: 12, s: { '%': [null, 4], 'a:b': [0.5, null] } });
-    expect(await level.schemaTokens.keys().all()).toEqual([`%25:text:0003:${fp.hash}`, `__proto__:name:0003:${fp.hash}`, `a%3Ab:id:0003:${fp.hash}`]);
+    await add(v('g', 1, 5), fp);
+    expect(await level.fingerprints.keys().all()).toEqual([`:${fp.hash}:000000000000005:g:0000000001`, `acme:${fp.hash}:001700000000000:m%3A1:0000000003`]);
+    expect(storedJson((await level.fingerprints.values().all())[1])).toEqual({ r: 12, s: { '%': [null, 4], 'a:b': [0.5, null] } });
+    // Each scope has its own postings, even of the same schema.
+    expect(await level.schemaTokens.keys().all()).toEqual([
+      `:%25:text:0003:${fp.hash}`, `:__proto__:name:0003:${fp.hash}`, `:a%3Ab:id:0003:${fp.hash}`,
+      `acme:%25:text:0003:${fp.hash}`, `acme:__proto__:name:0003:${fp.hash}`, `acme:a%3Ab:id:0003:${fp.hash}`,
+    ]);
+    expect(await level.fingerprints.keys().all()).toEqual((await level.root.sublevel('schema_entries').keys().all()));
+    expect(await level.schemaTokens.keys().all()).toEqual((await level.root.sublevel('schema_postings').keys().all()));
     expect(await index.lookup(fp, [escapeSegment('acme')], always)).toEqual({ mode: 'warm_load', modelKey: 'acme:m%3A1', version: 3, distance: 0 });
   });
 
@@ -236,7 +243,7 @@ describe('schema index: storage', () => {
     await level.fingerprints.put(key!, '{"r":10,"s":{"x":[2,1]}}');
     const error = await index.lookup(schema(EXTENDED, 10), GLOBAL, always).catch((e: unknown) => e);
     expect(isModelSqlError(error, 'CORRUPTION')).toBe(true);
-    expect(error).toMatchObject({ namespace: 'schema_fingerprints', key });
+    expect(error).toMatchObject({ namespace: 'schema_entries', key });
   });
 });
 
@@ -292,17 +299,25 @@ interface Stored {
   readonly removed: boolean;
 }
 
-const TENANTS = [null, 'acme', 'x:y'];
-const SCOPE_LISTS = [[''], [escapeSegment('acme'), ''], [escapeSegment('x:y'), ''], [escapeSegment('acme')]];
+/**
+ * Random tenant names from a tiny alphabet with the key syntax in it, so names collide,
+ * are prefixes of each other (`a`, `a:`, `a%3A`) and need escaping. Entries and queries
+ * pick a tenant by position in the run's pool (null: global).
+ */
+const tenantPoolArb = fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'c', ':', '%', '3', 'A'), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 });
+const tenantPickArb = fc.option(fc.nat(3), { freq: 3 });
+/** A session's scopes: a tenant's own then global, a tenant's own only, or global only. */
+const scopesOf = (tenant: string | null, withGlobal: boolean): string[] => (tenant === null ? [''] : withGlobal ? [escapeSegment(tenant), ''] : [escapeSegment(tenant)]);
 
 const registryArb = fc.uniqueArray(fieldArb(fc.constantFrom(...NAMES)), { selector: (f) => f.name, minLength: 3, maxLength: 8 }).chain((base) =>
   fc.record({
     // Tiny limits make common tokens "heavy", exercising the skip-and-check path.
     scanLimit: fc.constantFrom(1, 2, 3, undefined),
+    tenants: tenantPoolArb,
     entries: fc.array(
       fc.record({
         fp: fc.oneof({ weight: 4, arbitrary: nearArb(base) }, { weight: 1, arbitrary: fc.record({ f: fieldsArb, r: recordCountArb }).map(({ f, r }) => normalizeSchema({ fields: f, recordCount: r })) }),
-        tenant: fc.constantFrom(...TENANTS),
+        tenant: tenantPickArb,
         name: fc.constantFrom('m1', 'm:2', 'm%3'),
         createdAt: fc.nat(4),
         removed: fc.nat(4).map((n) => n === 0),
@@ -315,7 +330,8 @@ const registryArb = fc.uniqueArray(fieldArb(fc.constantFrom(...NAMES)), { select
         fp: fc.oneof(nearArb(base), fieldsArb.map((f) => normalizeSchema({ fields: f })), fc.constant(null)),
         copyOf: fc.nat(),
         recordCount: recordCountArb,
-        scopes: fc.constantFrom(...SCOPE_LISTS),
+        tenant: tenantPickArb,
+        withGlobal: fc.boolean(),
         rejected: fc.array(fc.nat(13), { maxLength: 4 }),
         async: fc.boolean(),
       }),
@@ -350,11 +366,12 @@ describe('schema index: property', () => {
     let warmLoads = 0;
     let colds = 0;
     await fc.assert(
-      fc.asyncProperty(registryArb, async ({ scanLimit, entries, queries }) => {
+      fc.asyncProperty(registryArb, async ({ scanLimit, tenants, entries, queries }) => {
+        const tenantOf = (pick: number | null) => (pick === null ? null : tenants[pick % tenants.length]!);
         const { index, add, remove } = await store(scanLimit);
         const stored: Stored[] = [];
         for (const [i, e] of entries.entries()) {
-          const entry: IndexedVersion = { modelKey: modelKey(e.name, e.tenant), version: i + 1, createdAt: e.createdAt };
+          const entry: IndexedVersion = { modelKey: modelKey(e.name, tenantOf(e.tenant)), version: i + 1, createdAt: e.createdAt };
           await add(entry, e.fp);
           if (e.removed) await remove(entry, e.fp);
           const [scope, name] = entry.modelKey.split(':') as [string, string];
@@ -365,8 +382,9 @@ describe('schema index: property', () => {
           const query = q.fp ?? normalizeSchema({ fields: copied.fields.map((f) => ({ name: f.name, kind: f.kind })), recordCount: q.recordCount });
           const isAccepted = (version: number) => !q.rejected.includes(version - 1);
           const accept = (_: string, version: number) => (q.async ? Promise.resolve(isAccepted(version)) : isAccepted(version));
-          const expected = bruteForce(stored, query, q.scopes, (s) => isAccepted(s.entry.version));
-          const actual = await index.lookup(query, q.scopes, accept);
+          const scopes = scopesOf(tenantOf(q.tenant), q.withGlobal);
+          const expected = bruteForce(stored, query, scopes, (s) => isAccepted(s.entry.version));
+          const actual = await index.lookup(query, scopes, accept);
           expect(actual).toEqual(expected);
           if (actual.mode !== 'cold_start') {
             const winner = stored.find((s) => s.entry.modelKey === actual.modelKey && s.entry.version === actual.version)!;
