@@ -5,7 +5,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModelSqlError, invalidArgument, permissionDenied } from './errors.js';
+import { ModelSqlError, describeValue, invalidArgument, permissionDenied } from './errors.js';
 import { executeStatement, type ExecutionContext, type QueryResult } from './exec/executor.js';
 import { fileAccessDenied, writeWeightsFile } from './exec/files.js';
 import type { Params } from './exec/params.js';
@@ -288,7 +288,7 @@ export class Database {
 }
 
 function checkStage(stage: unknown): Stage {
-  if (!isStage(stage)) throw invalidArgument(`stage must be one of ${STAGES.join(', ')}, got ${String(stage)}`);
+  if (!isStage(stage)) throw invalidArgument(`stage must be one of ${STAGES.join(', ')}, got ${describeValue(stage)}`);
   return stage;
 }
 

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'DATABASE_LOCKED'
   | 'UNSUPPORTED_FORMAT'
   | 'CORRUPTION'
+  | 'IO_ERROR'
+  | 'INTERNAL'
   | 'CLOSED';
 
 /** Extra facts an error carries beside its message, depending on its code. */
@@ -132,4 +134,27 @@ export function corruption(namespace: string, key: string, problem: string, caus
     { namespace, key },
     { cause },
   );
+}
+
+/**
+ * Short description of any value for an error message, e.g. `'abc'`, `42`, `10n`,
+ * `an object`. Never throws: `String()` of a null-prototype object, and a template
+ * literal of a symbol, would throw a TypeError while reporting the real problem.
+ */
+export function describeValue(value: unknown): string {
+  try {
+    if (value === null || value === undefined) return 'NULL';
+    switch (typeof value) {
+      case 'string': return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
+      case 'bigint': return `${value}n`;
+      case 'number': case 'boolean': return String(value);
+      case 'symbol': return `a symbol (${value.description ?? ''})`;
+      case 'function': return 'a function';
+    }
+    if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
+    return Array.isArray(value) ? 'an array' : 'an object';
+  } catch {
+    return 'a value'; // e.g. a revoked Proxy, which throws on any inspection
+  }
 }

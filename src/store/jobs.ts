@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ModelSqlError, invalidArgument } from '../errors.js';
+import { ModelSqlError, describeValue, invalidArgument } from '../errors.js';
 import type { CommitQueue, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
@@ -284,7 +284,7 @@ export class Jobs {
     let persisted = 0;
     const reportProgress = (percent: number): void => {
       if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
-        throw invalidArgument(`progress must be a number from 0 to 100, got ${String(percent)}`);
+        throw invalidArgument(`progress must be a number from 0 to 100, got ${describeValue(percent)}`);
       }
       onProgress?.(percent);
       if (this.abandoned(controller)) return;
@@ -356,7 +356,10 @@ export class Jobs {
    */
   private async require(id: string, tenant?: string | null): Promise<JobRecord> {
     const userFacing = tenant !== undefined;
-    if (userFacing && !isJobId(id)) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${String(id)}' (job ids are 32 hex characters)`, { jobId: String(id) });
+    if (userFacing && !isJobId(id)) {
+      const named = typeof id === 'string' ? `'${id}'` : describeValue(id);
+      throw new ModelSqlError('UNKNOWN_JOB', `unknown job ${named} (job ids are 32 hex characters)`, typeof id === 'string' ? { jobId: id } : {});
+    }
     const raw = await this.queue.readLatest(this.level.jobs, jobKey(id));
     const job = raw === undefined ? undefined : decodeJob(raw, jobKey(id));
     if (job === undefined || (userFacing && job.tenant !== tenant)) {
@@ -381,7 +384,7 @@ export class Jobs {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : typeof error === 'string' ? error : describeValue(error);
 }
 
 function toJob(job: JobRecord): Job {
