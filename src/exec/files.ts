@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ModelSqlError } from '../errors.js';
+import { ModelSqlError, fileError } from '../errors.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -20,28 +20,6 @@ export function fileAccessDenied(path: string): ModelSqlError {
     `file access is not allowed in this session (FILE '${path}'); open the registry with { allowFileAccess: true }`,
     { path },
   );
-}
-
-/** Why a path cannot be used, by errno: the caller's path is wrong. Anything else is the disk failing. */
-const PATH_PROBLEMS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or folder',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EEXIST: 'it already exists',
-  ENAMETOOLONG: 'the name is too long',
-  EROFS: 'the file system is read-only',
-  ERR_INVALID_ARG_VALUE: 'the path is not valid (does it contain a NUL byte?)',
-  ERR_INVALID_ARG_TYPE: 'the path is not valid',
-};
-
-/** A filesystem failure on `path` as a ModelSqlError: INVALID_ARGUMENT for a bad path, IO_ERROR otherwise. */
-export function fileError(action: string, path: string, error: unknown): ModelSqlError {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  const problem = code === undefined ? undefined : PATH_PROBLEMS[code];
-  if (problem !== undefined) return new ModelSqlError('INVALID_ARGUMENT', `cannot ${action} '${path}': ${problem}`, { path }, { cause: error });
-  return new ModelSqlError('IO_ERROR', `cannot ${action} '${path}': ${(error as Error | null)?.message ?? String(error)}`, { path }, { cause: error });
 }
 
 /**

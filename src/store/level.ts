@@ -2,10 +2,12 @@
  * Opens the LevelDB folder (or an in-memory level for tests) and its sublevels.
  */
 
+import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
-import { ModelSqlError } from '../errors.js';
+import { ModelSqlError, fileError, isModelSqlError, printablePath } from '../errors.js';
+import { levelMessage, translateLevelError } from './level-errors.js';
 import { NS } from './records.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- abstract-level's generics do not compose across backends */
@@ -42,11 +44,15 @@ export interface Level {
 export type LevelLocation = { readonly path: string } | { readonly memory: true };
 
 /**
- * Opens the store. A folder another process holds is DATABASE_LOCKED, with the path
- * in the message, rather than LevelDB's generic "failed to open".
+ * Opens the store, creating its folder on first use. A path that cannot hold a
+ * registry (a NUL byte, an existing regular file, a path under a file) is
+ * INVALID_ARGUMENT naming it; a folder another process holds is DATABASE_LOCKED,
+ * with the path in the message, rather than LevelDB's generic "failed to open"; a
+ * damaged MANIFEST or CURRENT is CORRUPTION with LevelDB's own words.
  */
 export async function openLevel(location: LevelLocation): Promise<Level> {
   const path = 'path' in location ? location.path : null;
+  if (path !== null) await prepareFolder(path);
   const root: RootLevel =
     path === null
       ? new MemoryLevel<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' })
@@ -54,16 +60,9 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
   try {
     await root.open();
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') {
-      throw new ModelSqlError(
-        'DATABASE_LOCKED',
-        `registry folder '${path}' is in use (another process or open handle holds its LevelDB lock); close it there first`,
-        { path: path ?? undefined },
-        { cause: error },
-      );
-    }
-    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': ${(cause as Error | undefined)?.message ?? (error as Error).message}`, { path: path ?? undefined }, { cause: error });
+    const translated = translateLevelError(error, path);
+    if (isModelSqlError(translated, 'CORRUPTION') || isModelSqlError(translated, 'DATABASE_LOCKED')) throw translated;
+    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': ${levelMessage(error)}`, { path: path ?? undefined }, { cause: error });
   }
   const text = (name: string): TextSublevel => root.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   return {
@@ -80,4 +79,18 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     meta: text(NS.meta),
     path,
   };
+}
+
+async function prepareFolder(path: string): Promise<void> {
+  if (path.includes('\0')) {
+    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${printablePath(path)}': the path contains a NUL byte`, { path });
+  }
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': it is a file, not a folder`, { path }, { cause: error });
+    }
+    throw fileError('open registry folder', path, error);
+  }
 }
