@@ -6,6 +6,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { logicalTerms, notRun, type ExpressionNode, type InNode, type LikeNode } from '../parser/ast.js';
+import { checkJson } from '../store/json.js';
 import { bindValue, describeValue, type Params } from './params.js';
 import type { ColumnType, Row } from './virtual-table.js';
 
@@ -243,6 +244,7 @@ function convertConstant(operand: Operand, target: ValueType, mismatch: () => Er
     } catch {
       throw invalidArgument(`${operand.label} is not valid JSON`);
     }
+    checkJson(converted, operand.label); // deeper than anything stored, and than canonicalJson could print
   } else {
     throw mismatch();
   }

@@ -11,7 +11,7 @@ import type { CommitQueue, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
 import type { Level } from './level.js';
-import { toJsonText } from './json.js';
+import { MAX_JSON_DEPTH, checkJson, toJsonText } from './json.js';
 import { NS, decodeJob, decodeJsonText, encodeRecord, isTerminal, type JobRecord } from './records.js';
 import type { Registry, ResolvedBase } from './registry.js';
 import type { RegisterVersionInput, RegisteredVersion } from './types.js';
@@ -210,7 +210,9 @@ export class Jobs {
   // ---- internals ------------------------------------------------------------------
 
   private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running', tenant: string | null): Promise<Job> {
-    const specText = toJsonText(spec, 'job spec');
+    checkJson(spec.hyperparams ?? null, 'hyperparams'); // the app's JSON, held to the app's limit
+    // The spec wraps JSON the app gave: hyperparams one level down, registration.config two.
+    const specText = toJsonText(spec, 'job spec', MAX_JSON_DEPTH + 2);
     const epoch = this.queue.epoch;
     // Strictly increasing creation times keep the queue first-in, first-out.
     const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
