@@ -130,3 +130,19 @@ describe('exportWeights failures in the registry are typed and leave nothing beh
     expect(await filesIn(dir)).toEqual(['out.bin']);
   });
 });
+
+describe('fileError: what a filesystem failure on a path becomes', () => {
+  it('a path the caller got wrong is INVALID_ARGUMENT, a failing disk IO_ERROR; both carry the path and the cause', async () => {
+    const { fileError } = await import('../../src/errors.js');
+    const errno = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+    const cases = [
+      [errno('ENOENT', 'ENOENT: no such file or directory'), 'INVALID_ARGUMENT', "cannot write weights to '/x/w.bin': no such file or folder"],
+      [errno('EACCES', 'EACCES: permission denied'), 'INVALID_ARGUMENT', "cannot write weights to '/x/w.bin': permission denied"],
+      [errno('ENOSPC', 'ENOSPC: no space left on device, write'), 'IO_ERROR', "cannot write weights to '/x/w.bin': ENOSPC: no space left on device, write"],
+      [errno('EIO', 'EIO: i/o error, write'), 'IO_ERROR', "cannot write weights to '/x/w.bin': EIO: i/o error, write"],
+    ] as const;
+    for (const [cause, code, message] of cases) {
+      expect(fileError('write weights to', '/x/w.bin', cause)).toMatchObject({ code, message, path: '/x/w.bin', cause });
+    }
+  });
+});
