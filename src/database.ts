@@ -3,9 +3,8 @@
  * in-flight work so `close()` can wait for it, and refuses everything once closed.
  */
 
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModelSqlError, invalidArgument, permissionDenied } from './errors.js';
+import { ModelSqlError, describeValue, invalidArgument, permissionDenied } from './errors.js';
 import { executeStatement, type ExecutionContext, type QueryResult } from './exec/executor.js';
 import { fileAccessDenied, writeWeightsFile } from './exec/files.js';
 import type { Params } from './exec/params.js';
@@ -16,6 +15,7 @@ import { StatementCache } from './exec/statement-cache.js';
 import { CommitQueue } from './store/commit-queue.js';
 import { Jobs, type Job, type Trainer } from './store/jobs.js';
 import { openLevel, type Level } from './store/level.js';
+import { translateLevelError } from './store/level-errors.js';
 import { validateTenantName } from './store/keys.js';
 import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
@@ -110,9 +110,16 @@ class Core {
     readonly allowFileAccess: boolean,
   ) {}
 
+  /**
+   * Runs one call of the API, so close() can wait for it. Every call passes here, so
+   * this is where a failure of the level layer (LevelDB reporting corruption or an
+   * I/O error from any read, write or iterator) becomes a typed ModelSqlError.
+   */
   track<T>(work: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new ModelSqlError('CLOSED', 'the registry is closed'));
-    const running = work();
+    const running = work().catch((error: unknown) => {
+      throw translateLevelError(error, this.level.path);
+    });
     this.inFlight.add(running);
     const forget = (): void => void this.inFlight.delete(running);
     running.then(forget, forget);
@@ -249,7 +256,9 @@ export class Database {
       await core.jobs.stop(options.abortJobs ?? false);
       while (core.inFlight.size > 0) await Promise.allSettled([...core.inFlight]);
       await core.registry.queue.idle();
-      await core.level.root.close();
+      await core.level.root.close().catch((error: unknown) => {
+        throw translateLevelError(error, core.level.path);
+      });
     })();
     return core.closing;
   }
@@ -289,7 +298,7 @@ export class Database {
 }
 
 function checkStage(stage: unknown): Stage {
-  if (!isStage(stage)) throw invalidArgument(`stage must be one of ${STAGES.join(', ')}, got ${String(stage)}`);
+  if (!isStage(stage)) throw invalidArgument(`stage must be one of ${STAGES.join(', ')}, got ${describeValue(stage)}`);
   return stage;
 }
 
@@ -309,9 +318,7 @@ export async function open(options: OpenOptions): Promise<Database> {
 
   let location: { path: string } | { memory: true } = { memory: true };
   if (hasPath) {
-    const path = resolve(options.path!);
-    await mkdir(path, { recursive: true });
-    location = { path };
+    location = { path: resolve(options.path!) };
   }
   const level = await openLevel(location);
   try {
@@ -320,14 +327,15 @@ export async function open(options: OpenOptions): Promise<Database> {
     await upgradeSchemaIndex(level, queue);
     const registry = new Registry(level, queue, options.createdBy ?? null);
     await registry.recoverUploads();
-    const onError = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : String(error)}`));
+    const report = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : describeValue(error)}`));
+    const onError = (error: unknown): void => report(translateLevelError(error, level.path));
     const jobs = new Jobs(level, queue, registry, onError, concurrency);
     for (const [name, trainer] of Object.entries(options.trainers ?? {})) jobs.registerTrainer(name, trainer);
     await jobs.start();
     const core = new Core(level, registry, jobs, options.allowFileAccess === true);
     return new Database(core, options.tenant ?? null, options.tenant !== undefined);
   } catch (error) {
-    await level.root.close();
-    throw error;
+    await level.root.close().catch(() => undefined); // the first failure is the one to report
+    throw translateLevelError(error, level.path);
   }
 }

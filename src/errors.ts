@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'DATABASE_LOCKED'
   | 'UNSUPPORTED_FORMAT'
   | 'CORRUPTION'
+  | 'IO_ERROR'
+  | 'INTERNAL'
   | 'CLOSED';
 
 /** Extra facts an error carries beside its message, depending on its code. */
@@ -132,4 +134,55 @@ export function corruption(namespace: string, key: string, problem: string, caus
     { namespace, key },
     { cause },
   );
+}
+
+/**
+ * Short description of any value for an error message, e.g. `'abc'`, `42`, `10n`,
+ * `an object`. Never throws: `String()` of a null-prototype object, and a template
+ * literal of a symbol, would throw a TypeError while reporting the real problem.
+ */
+export function describeValue(value: unknown): string {
+  try {
+    if (value === null || value === undefined) return 'NULL';
+    switch (typeof value) {
+      case 'string': return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
+      case 'bigint': return `${value}n`;
+      case 'number': case 'boolean': return String(value);
+      case 'symbol': return `a symbol (${value.description ?? ''})`;
+      case 'function': return 'a function';
+    }
+    if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
+    return Array.isArray(value) ? 'an array' : 'an object';
+  } catch {
+    return 'a value'; // e.g. a revoked Proxy, which throws on any inspection
+  }
+}
+
+/** Why a path cannot be used, by errno: the caller's path is wrong. Anything else is the disk failing. */
+const PATH_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'it already exists',
+  ENAMETOOLONG: 'the name is too long',
+  EROFS: 'the file system is read-only',
+  ERR_INVALID_ARG_VALUE: 'the path is not valid (does it contain a NUL byte?)',
+  ERR_INVALID_ARG_TYPE: 'the path is not valid',
+};
+
+/** A filesystem failure on `path` as a ModelSqlError: INVALID_ARGUMENT for a bad path, IO_ERROR otherwise. */
+export function fileError(action: string, path: string, error: unknown): ModelSqlError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const problem = code === undefined ? undefined : PATH_PROBLEMS[code];
+  const where = `cannot ${action} '${printablePath(path)}'`;
+  if (problem !== undefined) return new ModelSqlError('INVALID_ARGUMENT', `${where}: ${problem}`, { path }, { cause: error });
+  return new ModelSqlError('IO_ERROR', `${where}: ${(error as Error | null)?.message ?? describeValue(error)}`, { path }, { cause: error });
+}
+
+/** A path as a message shows it: a NUL byte (which no file system accepts) written as `\0`. */
+export function printablePath(path: string): string {
+  return path.replace(/\0/g, '\\0');
 }

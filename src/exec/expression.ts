@@ -5,7 +5,8 @@
  * lets `version = 'abc'` fail even when the table is empty.
  */
 import { invalidArgument } from '../errors.js';
-import type { ExpressionNode, InNode, LikeNode } from '../parser/ast.js';
+import { logicalTerms, notRun, type ExpressionNode, type InNode, type LikeNode } from '../parser/ast.js';
+import { checkJson } from '../store/json.js';
 import { bindValue, describeValue, type Params } from './params.js';
 import type { ColumnType, Row } from './virtual-table.js';
 
@@ -30,16 +31,23 @@ interface Operand {
   readonly label: string;
 }
 
-/** Every column name `expr` mentions, in source order, so callers can validate them up front. */
+/**
+ * Every column name `expr` mentions, in source order, so callers can validate them up
+ * front. Walks with an explicit stack: a WHERE clause may be thousands of terms long.
+ */
 export function columnsOf(expr: ExpressionNode | null, out: string[] = []): string[] {
-  if (expr === null) return out;
-  switch (expr.kind) {
-    case 'Column': out.push(expr.name); break;
-    case 'Comparison': case 'Logical': columnsOf(expr.left, out); columnsOf(expr.right, out); break;
-    case 'Not': case 'IsNull': columnsOf(expr.operand, out); break;
-    case 'Like': columnsOf(expr.operand, out); columnsOf(expr.pattern, out); break;
-    case 'In': columnsOf(expr.operand, out); for (const item of expr.list) columnsOf(item, out); break;
-    case 'Literal': case 'Parameter': break;
+  const pending: ExpressionNode[] = expr === null ? [] : [expr];
+  while (pending.length > 0) {
+    const e = pending.pop()!;
+    switch (e.kind) {
+      case 'Column': out.push(e.name); break;
+      // Children pushed last-first, so they are visited first-first.
+      case 'Comparison': case 'Logical': pending.push(e.right, e.left); break;
+      case 'Not': case 'IsNull': pending.push(e.operand); break;
+      case 'Like': pending.push(e.pattern, e.operand); break;
+      case 'In': for (let i = e.list.length - 1; i >= 0; i--) pending.push(e.list[i]!); pending.push(e.operand); break;
+      case 'Literal': case 'Parameter': break;
+    }
   }
   return out;
 }
@@ -82,22 +90,24 @@ function compile(node: ExpressionNode, resolve: ColumnResolver, params: Params):
       return condition(test);
     }
     case 'Logical': {
-      const left = compile(node.left, resolve, params);
-      const right = compile(node.right, resolve, params);
-      requireBoolean(left, node.op);
-      requireBoolean(right, node.op);
-      const l = left.get as Predicate;
-      const r = right.get as Predicate;
-      // Short-circuit on the value that decides the result regardless of the other side.
-      return condition(node.op === 'AND'
-        ? (row) => { const a = l(row); if (a === false) return false; const b = r(row); return b === false ? false : a === null || b === null ? null : true; }
-        : (row) => { const a = l(row); if (a === true) return true; const b = r(row); return b === true ? true : a === null || b === null ? null : false; });
+      // n-ary, not nested: a chain of thousands of terms compiles (and runs) in a loop.
+      // Checked in the order the binary tree would be: the first two terms are compiled
+      // before either is checked, every later one is checked as it is compiled.
+      const operands: Operand[] = [];
+      for (const term of logicalTerms(node)) {
+        operands.push(compile(term, resolve, params));
+        if (operands.length === 2) requireBoolean(operands[0]!, node.op);
+        if (operands.length >= 2) requireBoolean(operands.at(-1)!, node.op);
+      }
+      const terms = operands.map((operand) => operand.get as Predicate);
+      return condition(node.op === 'AND' ? allOf(terms) : anyOf(terms));
     }
     case 'Not': {
-      const operand = compile(node.operand, resolve, params);
+      const run = notRun(node);
+      const operand = compile(run.operand, resolve, params);
       requireBoolean(operand, 'NOT');
       const inner = operand.get as Predicate;
-      return condition((row) => { const v = inner(row); return v === null ? null : !v; });
+      return condition(run.count % 2 === 0 ? inner : (row) => { const v = inner(row); return v === null ? null : !v; });
     }
     case 'IsNull': {
       const get = compile(node.operand, resolve, params).get;
@@ -106,6 +116,32 @@ function compile(node: ExpressionNode, resolve: ColumnResolver, params: Params):
     case 'Like': return condition(negate(like(node, resolve, params), node.negated));
     case 'In': return condition(negate(inList(node, resolve, params), node.negated));
   }
+}
+
+/** Kleene AND of any number of terms, stopping at the first FALSE. */
+function allOf(terms: readonly Predicate[]): Predicate {
+  return (row) => {
+    let unknown = false;
+    for (const term of terms) {
+      const v = term(row);
+      if (v === false) return false;
+      if (v === null) unknown = true;
+    }
+    return unknown ? null : true;
+  };
+}
+
+/** Kleene OR of any number of terms, stopping at the first TRUE. */
+function anyOf(terms: readonly Predicate[]): Predicate {
+  return (row) => {
+    let unknown = false;
+    for (const term of terms) {
+      const v = term(row);
+      if (v === true) return true;
+      if (v === null) unknown = true;
+    }
+    return unknown ? null : false;
+  };
 }
 
 function condition(get: Predicate): Operand {
@@ -208,6 +244,7 @@ function convertConstant(operand: Operand, target: ValueType, mismatch: () => Er
     } catch {
       throw invalidArgument(`${operand.label} is not valid JSON`);
     }
+    checkJson(converted, operand.label); // deeper than anything stored, and than canonicalJson could print
   } else {
     throw mismatch();
   }

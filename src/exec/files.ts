@@ -6,9 +6,10 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
-import { once } from 'node:events';
-import { ModelSqlError, invalidArgument } from '../errors.js';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ModelSqlError, fileError } from '../errors.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -19,12 +20,6 @@ export function fileAccessDenied(path: string): ModelSqlError {
     `file access is not allowed in this session (FILE '${path}'); open the registry with { allowFileAccess: true }`,
     { path },
   );
-}
-
-function fileError(action: string, path: string, error: unknown): ModelSqlError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-  return invalidArgument(`cannot ${action} '${path}': ${reason}`, { path });
 }
 
 /**
@@ -58,7 +53,11 @@ export async function* fileChunks(path: string, onProgress?: (percent: number) =
 
 /**
  * Writes weights to `path`, verifying size and SHA-256 before the file appears under
- * its name (it is written beside it and renamed), so a reader never sees a bad file.
+ * its name: they are streamed into a temporary file beside it (same folder, so the
+ * rename cannot cross devices) which is renamed into place only once both check out.
+ * On any failure the temporary file is removed and nothing appears at `path`. A bad
+ * target is INVALID_ARGUMENT, a failing disk IO_ERROR, a hash mismatch CORRUPTION;
+ * an error reading the weights from the store is rethrown as it is.
  */
 export async function writeWeightsFile(
   chunks: AsyncIterable<Uint8Array>,
@@ -66,38 +65,40 @@ export async function writeWeightsFile(
   expected: { readonly sha256: string; readonly sizeBytes: number; readonly describe: string },
   onProgress?: (percent: number) => void,
 ): Promise<{ sha256: string; sizeBytes: number }> {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.partial`;
+  // A directory cannot be replaced by a file: say so before streaming gigabytes for nothing.
+  const existing = await stat(path).catch(() => null);
+  if (existing?.isDirectory()) throw fileError('write weights to', path, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+
+  const temporary = join(dirname(path), `${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
   const hash = createHash('sha256');
   let written = 0;
-  try {
-    const out = createWriteStream(temporary, { flags: 'wx' });
+  let sourceFailed = false;
+  async function* verified(): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of chunks) {
         hash.update(chunk);
         written += chunk.length;
-        if (!out.write(chunk)) await once(out, 'drain');
+        yield chunk;
         if (expected.sizeBytes > 0) onProgress?.(Math.min(100, (written / expected.sizeBytes) * 100));
       }
-    } finally {
-      out.end();
-      await once(out, 'close');
+    } catch (error) {
+      sourceFailed = true;
+      throw error;
     }
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    if (error instanceof ModelSqlError) throw error;
-    throw fileError('write weights to', path, error);
-  }
-  const sha256 = hash.digest('hex');
-  if (sha256 !== expected.sha256 || written !== expected.sizeBytes) {
-    await unlink(temporary).catch(() => undefined);
-    throw new ModelSqlError('CORRUPTION', `weights of ${expected.describe} do not match their stored SHA-256; nothing was written to '${path}'`, { path });
   }
   try {
+    await pipeline(verified, createWriteStream(temporary, { flags: 'wx' }));
+    const sha256 = hash.digest('hex');
+    if (sha256 !== expected.sha256 || written !== expected.sizeBytes) {
+      throw new ModelSqlError('CORRUPTION', `weights of ${expected.describe} do not match their stored SHA-256; nothing was written to '${path}'`, { path });
+    }
     await rename(temporary, path);
+    onProgress?.(100);
+    return { sha256, sizeBytes: written };
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
+    await rm(temporary, { force: true }).catch(() => undefined);
+    // The store's own failures (and an app's progress callback) are not file errors.
+    if (error instanceof ModelSqlError || sourceFailed) throw error;
     throw fileError('write weights to', path, error);
   }
-  onProgress?.(100);
-  return { sha256, sizeBytes: written };
 }

@@ -1,5 +1,7 @@
-import { invalidArgument } from '../errors.js';
+import { describeValue, invalidArgument } from '../errors.js';
 import type { ValueNode } from '../parser/ast.js';
+
+export { describeValue };
 
 /** Positional parameters for `$1..$n`; `params[0]` binds `$1`. */
 export type Params = readonly unknown[];
@@ -12,8 +14,28 @@ export function bindValue(node: ValueNode, params: Params): unknown {
       `statement uses $${node.index} but ${params.length} parameter${params.length === 1 ? ' was' : 's were'} given`,
     );
   }
-  const value = params[node.index - 1];
-  return value === undefined ? null : value;
+  return checkParameter(params[node.index - 1], node.index);
+}
+
+/**
+ * The one gate every `$n` value passes: `undefined` reads as NULL, and values no
+ * statement can use (symbols, functions, an invalid Date) are INVALID_ARGUMENT here, so
+ * no later check meets them (nor a revoked Proxy, which throws on any look). Objects pass on (JSON options take them), and every
+ * message describes values with {@link describeValue}, which cannot throw.
+ */
+function checkParameter(value: unknown, index: number): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'symbol' || typeof value === 'function') {
+    throw invalidArgument(`$${index} is ${describeValue(value)}, which no statement accepts; pass text, a number, a boolean, NULL, a Date, a Buffer/Uint8Array or a JSON object`);
+  }
+  let invalidDate: boolean;
+  try {
+    invalidDate = value instanceof Date && Number.isNaN(value.getTime());
+  } catch {
+    throw invalidArgument(`$${index} cannot be inspected (a revoked Proxy?)`); // any later look at it would throw too
+  }
+  if (invalidDate) throw invalidArgument(`$${index} is an invalid Date`);
+  return value;
 }
 
 /** A bound value that must be a whole number in `[min, max]`, e.g. a version or a LIMIT. */
@@ -24,14 +46,4 @@ export function bindInteger(node: ValueNode, params: Params, what: string, min =
     throw invalidArgument(`${what} must be a whole number from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return n;
-}
-
-/** Short human description of a value for error messages. */
-export function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') return 'an object';
-  return String(value);
 }

@@ -5,7 +5,7 @@
  * empty registry as on a full one.
  */
 import { ModelSqlError, invalidArgument } from '../errors.js';
-import type { ExpressionNode, OrderByNode, SelectNode } from '../parser/ast.js';
+import { logicalTerms, type ExpressionNode, type OrderByNode, type SelectNode } from '../parser/ast.js';
 import { columnsOf, compileCondition, hintValue, type ColumnResolver, type Predicate } from './expression.js';
 import { bindInteger, bindValue, type Params } from './params.js';
 import type { Row, ScanHints, VirtualTable } from './virtual-table.js';
@@ -129,7 +129,6 @@ function rowComparator(order: readonly OrderByNode[], resolve: ColumnResolver): 
 function scanHints(where: ExpressionNode, resolve: ColumnResolver, params: Params): Map<string, unknown> | null {
   const equals = new Map<string, unknown>();
   const visit = (e: ExpressionNode): boolean => {
-    if (e.kind === 'Logical' && e.op === 'AND') return visit(e.left) && visit(e.right);
     if (e.kind !== 'Comparison' || e.op !== '=') return true;
     const [column, value] =
       e.left.kind === 'Column' && (e.right.kind === 'Literal' || e.right.kind === 'Parameter') ? [e.left, e.right]
@@ -144,7 +143,8 @@ function scanHints(where: ExpressionNode, resolve: ColumnResolver, params: Param
     equals.set(column.name, hint);
     return true;
   };
-  return visit(where) ? equals : null;
+  const conjuncts = where.kind === 'Logical' && where.op === 'AND' ? logicalTerms(where) : [where];
+  return conjuncts.every(visit) ? equals : null;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

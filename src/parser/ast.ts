@@ -1,7 +1,8 @@
 /**
  * The modelsql abstract syntax tree. Every node is readonly data with a `kind`
  * discriminant; the parser builds it, the printer turns it back into SQL and the
- * executor runs it. Nothing here knows about storage.
+ * executor runs it. Nothing here knows about storage. The two walkers at the end
+ * flatten AND/OR chains and NOT runs, which SQL text can make thousands deep.
  */
 
 /** A literal value written in the statement text. Blobs come from `x'...'`. */
@@ -81,6 +82,34 @@ export type ExpressionNode =
   | IsNullNode
   | LikeNode
   | InNode;
+
+/**
+ * The operands of a chain of one logical operator, in source order: `a AND b AND c`
+ * (which the parser builds left-deep, `(a AND b) AND c`) gives `[a, b, c]`, and so does
+ * `a AND (b AND c)`. Iterative, so a chain of any length cannot exhaust the stack:
+ * whoever walks a WHERE clause treats AND and OR as n-ary through this.
+ */
+export function logicalTerms(node: LogicalNode): ExpressionNode[] {
+  const terms: ExpressionNode[] = [];
+  const pending: ExpressionNode[] = [node];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (next.kind === 'Logical' && next.op === node.op) pending.push(next.right, next.left);
+    else terms.push(next);
+  }
+  return terms;
+}
+
+/** `NOT NOT ... x` as the number of NOTs and `x` (not itself a NOT), without recursion. */
+export function notRun(node: NotNode): { readonly count: number; readonly operand: ExpressionNode } {
+  let count = 0;
+  let operand: ExpressionNode = node;
+  while (operand.kind === 'Not') {
+    count++;
+    operand = operand.operand;
+  }
+  return { count, operand };
+}
 
 /**
  * `FILE 'path'`: the contents of a file, read when the statement runs. Only option

@@ -6,7 +6,7 @@
  * exactly where precedence would otherwise reshape the tree.
  */
 import { invalidArgument } from '../errors.js';
-import type { ExpressionNode, SchemaNode, StatementNode, ValueNode } from './ast.js';
+import { notRun, type ExpressionNode, type SchemaNode, type StatementNode, type ValueNode } from './ast.js';
 import { RESERVED_WORDS } from './tokens.js';
 
 const reserved = new Set<string>(RESERVED_WORDS);
@@ -92,12 +92,23 @@ function printBare(node: ExpressionNode): string {
     case 'Column':
       return printName(node.name, lower);
     case 'Logical': {
-      // Left-associative: a same-level left child needs no parentheses, a right one does.
+      // Left-associative: walk the left spine of same-operator nodes as a loop (a chain
+      // may be thousands long); a same-level right child needs parentheses.
       const level = node.op === 'OR' ? OR : AND;
-      return `${printAt(node.left, level)} ${node.op} ${printAt(node.right, level + 1)}`;
+      const rights: ExpressionNode[] = [];
+      let left: ExpressionNode = node;
+      while (left.kind === 'Logical' && left.op === node.op) {
+        rights.push(left.right);
+        left = left.left;
+      }
+      const parts = [printAt(left, level)];
+      for (let i = rights.length - 1; i >= 0; i--) parts.push(printAt(rights[i]!, level + 1));
+      return parts.join(` ${node.op} `);
     }
-    case 'Not':
-      return `NOT ${printAt(node.operand, NOT)}`;
+    case 'Not': {
+      const { count, operand } = notRun(node);
+      return `${'NOT '.repeat(count)}${printAt(operand, NOT)}`;
+    }
     case 'Comparison':
       return `${printAt(node.left, OPERAND)} ${node.op} ${printAt(node.right, OPERAND)}`;
     case 'IsNull':

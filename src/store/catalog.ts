@@ -4,7 +4,7 @@
  * configuration. Only `task` is a closed set, because pipelines route on it.
  */
 
-import { invalidArgument } from '../errors.js';
+import { describeValue, invalidArgument } from '../errors.js';
 
 /** The tasks a model may declare. */
 export const TASKS = ['text_embedding', 'image_embedding', 'audio_embedding', 'classification', 'ner', 'regression'] as const;
@@ -16,7 +16,7 @@ export function checkTask(value: unknown): Task | null {
   if (value === undefined || value === null) return null;
   const task = typeof value === 'string' ? value.toLowerCase() : undefined;
   if (task === undefined || !(TASKS as readonly string[]).includes(task)) {
-    throw invalidArgument(`task must be one of ${TASKS.join(', ')}; got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+    throw invalidArgument(`task must be one of ${TASKS.join(', ')}; got ${typeof value === 'string' ? `'${value}'` : describeValue(value)}`);
   }
   return task as Task;
 }

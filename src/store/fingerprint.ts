@@ -6,7 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { corruption, invalidArgument, isModelSqlError } from '../errors.js';
+import { corruption, describeValue, invalidArgument, isModelSqlError } from '../errors.js';
 import { isWellFormed } from './keys.js';
 
 /** The field kinds a schema may use (the zer seed's `FieldKind`, lower case). */
@@ -71,7 +71,7 @@ function byName(a: { name: string }, b: { name: string }): number {
 function wholeNumber(value: unknown, what: string): number | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`${what} must be a whole number between 0 and ${Number.MAX_SAFE_INTEGER}, got ${String(value)}`);
+    throw invalidArgument(`${what} must be a whole number between 0 and ${Number.MAX_SAFE_INTEGER}, got ${describeValue(value)}`);
   }
   return value + 0; // -0 → 0, so a decoded copy is Object.is-equal to the original
 }
@@ -87,12 +87,12 @@ function checkField(raw: unknown, index: number): FingerprintField {
   if (!isWellFormed(name)) throw invalidArgument(`schema field name '${name}' is not well-formed Unicode (lone surrogate)`);
   const folded = typeof kind === 'string' ? kind.toLowerCase() : kind;
   if (!(FIELD_KINDS as readonly unknown[]).includes(folded)) {
-    throw invalidArgument(`schema field '${name}': unknown kind '${String(kind)}'; allowed kinds are ${FIELD_KINDS.join(', ')}`);
+    throw invalidArgument(`schema field '${name}': unknown kind ${describeValue(kind)}; allowed kinds are ${FIELD_KINDS.join(', ')}`);
   }
   let rate: number | null = null;
   if (nullRate !== null && nullRate !== undefined) {
     if (typeof nullRate !== 'number' || !Number.isFinite(nullRate) || nullRate < 0 || nullRate > 1) {
-      throw invalidArgument(`schema field '${name}': null_rate must be a number between 0 and 1, got ${String(nullRate)}`);
+      throw invalidArgument(`schema field '${name}': null_rate must be a number between 0 and 1, got ${describeValue(nullRate)}`);
     }
     rate = nullRate + 0;
   }

@@ -6,12 +6,12 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
+import { ModelSqlError, corruption, describeValue, invalidArgument } from '../errors.js';
 import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
 import type { Level } from './level.js';
-import { toJsonText } from './json.js';
+import { MAX_JSON_DEPTH, checkJson, toJsonText } from './json.js';
 import { NS, decodeJob, decodeJsonText, encodeRecord, isTerminal, type JobRecord } from './records.js';
 import type { Registry, ResolvedBase } from './registry.js';
 import type { RegisterVersionInput, RegisteredVersion } from './types.js';
@@ -215,7 +215,9 @@ export class Jobs {
   // ---- internals ------------------------------------------------------------------
 
   private async newJob(model: string, spec: TrainSpec, status: 'queued' | 'running', tenant: string | null): Promise<Job> {
-    const specText = toJsonText(spec, 'job spec');
+    checkJson(spec.hyperparams ?? null, 'hyperparams'); // the app's JSON, held to the app's limit
+    // The spec wraps JSON the app gave: hyperparams one level down, registration.config two.
+    const specText = toJsonText(spec, 'job spec', MAX_JSON_DEPTH + 2);
     const epoch = this.queue.epoch;
     // Strictly increasing creation times keep the queue first-in, first-out.
     const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
@@ -289,7 +291,7 @@ export class Jobs {
     let persisted = 0;
     const reportProgress = (percent: number): void => {
       if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
-        throw invalidArgument(`progress must be a number from 0 to 100, got ${String(percent)}`);
+        throw invalidArgument(`progress must be a number from 0 to 100, got ${describeValue(percent)}`);
       }
       onProgress?.(percent);
       if (this.abandoned(controller)) return;
@@ -363,7 +365,10 @@ export class Jobs {
    */
   private require(id: string, tenant?: string | null, view?: ReadView): JobRecord {
     const userFacing = tenant !== undefined;
-    if (userFacing && !isJobId(id)) throw new ModelSqlError('UNKNOWN_JOB', `unknown job '${String(id)}' (job ids are 32 hex characters)`, { jobId: String(id) });
+    if (userFacing && !isJobId(id)) {
+      const named = typeof id === 'string' ? `'${id}'` : describeValue(id);
+      throw new ModelSqlError('UNKNOWN_JOB', `unknown job ${named} (job ids are 32 hex characters)`, typeof id === 'string' ? { jobId: id } : {});
+    }
     const raw = view ? view.get(this.level.jobs, jobKey(id)) : this.queue.readLatest(this.level.jobs, jobKey(id));
     const job = raw === undefined ? undefined : decodeJob(raw, jobKey(id));
     if (job === undefined || (userFacing && job.tenant !== tenant)) {
@@ -399,7 +404,7 @@ export class Jobs {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : typeof error === 'string' ? error : describeValue(error);
 }
 
 function toJob(job: JobRecord): Job {

@@ -2,10 +2,12 @@
  * Opens the LevelDB folder (or an in-memory level for tests) and its sublevels.
  */
 
+import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
-import { ModelSqlError } from '../errors.js';
+import { ModelSqlError, fileError, isModelSqlError, printablePath } from '../errors.js';
+import { levelMessage, translateLevelError } from './level-errors.js';
 import { NS } from './records.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- abstract-level's generics do not compose across backends */
@@ -61,28 +63,25 @@ export function setRootFactoryForTests(factory: RootFactory | null): void {
 }
 
 /**
- * Opens the store. A folder another process holds is DATABASE_LOCKED, with the path
- * in the message, rather than LevelDB's generic "failed to open".
+ * Opens the store, creating its folder on first use. A path that cannot hold a
+ * registry (a NUL byte, an existing regular file, a path under a file) is
+ * INVALID_ARGUMENT naming it; a folder another process holds is DATABASE_LOCKED,
+ * with the path in the message, rather than LevelDB's generic "failed to open"; a
+ * damaged MANIFEST or CURRENT is CORRUPTION with LevelDB's own words.
  */
 export async function openLevel(location: LevelLocation): Promise<Level> {
   const path = 'path' in location ? location.path : null;
+  if (path !== null) await prepareFolder(path);
   const root = createRoot(location);
   try {
     await root.open();
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') {
-      throw new ModelSqlError(
-        'DATABASE_LOCKED',
-        `registry folder '${path}' is in use (another process or open handle holds its LevelDB lock); close it there first`,
-        { path: path ?? undefined },
-        { cause: error },
-      );
-    }
-    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': ${(cause as Error | undefined)?.message ?? (error as Error).message}`, { path: path ?? undefined }, { cause: error });
+    const translated = translateLevelError(error, path);
+    if (isModelSqlError(translated, 'CORRUPTION') || isModelSqlError(translated, 'DATABASE_LOCKED')) throw translated;
+    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': ${levelMessage(error)}`, { path: path ?? undefined }, { cause: error });
   }
   const text = (name: string): TextSublevel => root.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  return {
+  const level: Level = {
     root,
     models: text(NS.models),
     versions: text(NS.versions),
@@ -96,4 +95,21 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     meta: text(NS.meta),
     path,
   };
+  // A new sublevel opens on a later tick; synchronous reads (getSync) refuse it until then.
+  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta].map((sublevel) => sublevel.open()));
+  return level;
+}
+
+async function prepareFolder(path: string): Promise<void> {
+  if (path.includes('\0')) {
+    throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${printablePath(path)}': the path contains a NUL byte`, { path });
+  }
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': it is a file, not a folder`, { path }, { cause: error });
+    }
+    throw fileError('open registry folder', path, error);
+  }
 }

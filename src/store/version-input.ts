@@ -4,7 +4,7 @@
  * so bad input fails fast and changes nothing.
  */
 
-import { invalidArgument } from '../errors.js';
+import { describeValue, invalidArgument } from '../errors.js';
 import type { StoredBlob } from './blobs.js';
 import { checkTask } from './catalog.js';
 import { encodeFingerprint, normalizeSchema, type Fingerprint } from './fingerprint.js';
@@ -65,7 +65,7 @@ export function optionalString(value: unknown, what: string): string | null {
 /** A version number from 1 to {@link MAX_VERSION}. */
 export function checkVersionNumber(version: unknown, what = 'version'): number {
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
-    throw invalidArgument(`${what} must be a whole number from 1 to ${MAX_VERSION}, got ${String(version)}`);
+    throw invalidArgument(`${what} must be a whole number from 1 to ${MAX_VERSION}, got ${describeValue(version)}`);
   }
   return version;
 }
