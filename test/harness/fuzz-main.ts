@@ -1,28 +1,26 @@
 /**
- * `npm run fuzz -- [--runs N] [--seed N] [--known-bugs]`: a long fuzz run (default
- * 20,000 cases). Prints the seed first; a failure prints the shrunk case and the seed.
- * `--known-bugs` also generates the shapes KNOWN_OPEN_BUGS leaves out.
+ * `npm run fuzz -- [--runs N] [--seed N]`: a long fuzz run (default 20,000 cases).
+ * Prints the seed first; a failure prints the shrunk case and the seed.
  */
 import fc from 'fast-check';
 import { parseArgs } from 'node:util';
-import { KNOWN_OPEN_BUGS, fuzzProperty } from './fuzz.js';
+import { fuzzProperty } from './fuzz.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, seed: { type: 'string' }, 'known-bugs': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, seed: { type: 'string' } } });
 const runs = Number(values.runs ?? 20_000);
 const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
-const knownBugs = values['known-bugs'] === true || !KNOWN_OPEN_BUGS;
-console.log(`fuzz: ${runs} cases, seed=${seed}${knownBugs ? ', known bugs included' : ''}`);
+console.log(`fuzz: ${runs} cases, seed=${seed}`);
 process.on('unhandledRejection', (error) => {
   console.error(`unhandled rejection (seed=${seed}):`, error);
   process.exit(1);
 });
 const started = Date.now();
-const result = await fc.check(fuzzProperty({ knownBugs }), { numRuns: runs, seed });
+const result = await fc.check(fuzzProperty(), { numRuns: runs, seed });
 if (result.failed) {
   // The shrunk case, shortened (a chain of 6,000 NOTs is not worth printing whole).
   const error = result.errorInstance as Error | undefined;
   console.error(`failed after ${result.numRuns} cases, shrunk ${result.numShrinks} times: ${error?.message ?? String(result.errorInstance)}`);
-  console.error(`replay: npm run fuzz -- --runs ${runs} --seed ${seed}${knownBugs ? ' --known-bugs' : ''} (fast-check path ${result.counterexamplePath})`);
+  console.error(`replay: npm run fuzz -- --runs ${runs} --seed ${seed} (fast-check path ${result.counterexamplePath})`);
   console.error(`FAILED (seed=${seed})`);
   process.exit(1);
 }

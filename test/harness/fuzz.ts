@@ -12,23 +12,6 @@ import fc from 'fast-check';
 import { ModelSqlError, open, printStatement, type Database, type StatementNode } from '../../src/index.js';
 import { statement as anyStatement } from '../parser/arbitraries.js';
 
-/**
- * TODO(lead): set to false once the fixes for these known crashes are merged; the
- * generators then produce them again (and `npm run fuzz -- --known-bugs` does today):
- * - WHERE chains of thousands of NOT / AND / OR (stack overflow in the expression
- *   compiler and select planner);
- * - JSON nested thousands deep (metrics, config, hyperparams text or parameters);
- * - an invalid Date parameter (`new Date(NaN)`);
- * - a null-prototype object parameter (`Object.create(null)`).
- * While true, only these exact shapes are left out; everything else is generated.
- */
-export const KNOWN_OPEN_BUGS = true;
-
-export interface FuzzOptions {
-  /** Generate the shapes of {@link KNOWN_OPEN_BUGS} too. */
-  readonly knownBugs: boolean;
-}
-
 const MODELS = ['spam', 'ham', 'acme_only', 'ghost', 'trained'];
 const TABLES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ml_jobs', 'NOPE'];
 const COLUMNS = ['name', 'model', 'version', 'active', 'archived', 'stage', 'retired', 'tenant', 'created_at', 'metrics', 'config', 'status', 'progress', 'sha256', 'size_bytes', 'schema', 'id', 'nope'];
@@ -51,7 +34,7 @@ function deepArray(depth: number): unknown {
 const nastyNumber = fc.constantFrom(0, -0, 1, -1, 1.5, 2 ** 53, 2 ** 53 + 2, 1e308, -1e308, 5e-324, Number.NaN, Infinity, -Infinity, 4294967296, 99);
 
 /** Parameter values: ordinary, edgy and hostile. */
-export function paramValue(options: FuzzOptions): fc.Arbitrary<unknown> {
+export function paramValue(): fc.Arbitrary<unknown> {
   const shapes: fc.Arbitrary<unknown>[] = [
     nastyNumber,
     fc.integer(),
@@ -84,14 +67,12 @@ export function paramValue(options: FuzzOptions): fc.Arbitrary<unknown> {
     fc.constant(new Error('an error as a value')),
     fc.constant(Promise.resolve(1)),
   ];
-  if (options.knownBugs) {
-    shapes.push(
-      fc.constant(new Date(Number.NaN)),
-      fc.constant(Object.create(null) as object),
-      fc.constant(Object.assign(Object.create(null) as object, { a: 1 })),
-      fc.integer({ min: 1_500, max: 4_000 }).map(deepArray),
-    );
-  }
+  shapes.push(
+    fc.constant(new Date(Number.NaN)),
+    fc.constant(Object.create(null) as object),
+    fc.constant(Object.assign(Object.create(null) as object, { a: 1 })),
+    fc.integer({ min: 1_500, max: 4_000 }).map(deepArray),
+  );
   // Half the time a plausible value, so statements get past binding into the store.
   const plausible = fc.constantFrom<unknown>(1, 2, 3, 'spam', 'acme', true, 0.5, Buffer.from([9, 8, 7]), { f1: 0.9 }, [1, 2]);
   return fc.oneof(plausible, fc.oneof(...shapes));
@@ -100,18 +81,18 @@ export function paramValue(options: FuzzOptions): fc.Arbitrary<unknown> {
 const version = fc.oneof(fc.constantFrom('1', '2', '3', '99', '0', '-1', '1.5', '1e308', '$1', '$2', "'1'", 'NULL', 'TRUE'), fc.nat({ max: 5 }).map(String));
 const stage = fc.constantFrom('DEV', 'STAGING', 'PRODUCTION', 'staging', 'QA');
 
-function jsonText(options: FuzzOptions): fc.Arbitrary<string> {
+function jsonText(): fc.Arbitrary<string> {
   const shapes = [
     fc.jsonValue({ maxDepth: 3 }).map((v) => quote(JSON.stringify(v) ?? 'null')),
     fc.constantFrom("'{'", "'[1,2'", "'\"\\ud800\"'", "'1e999'", "'{\"__proto__\":{\"x\":1}}'", "'null'", '$1', '$2', 'NULL', '1', 'TRUE'),
     fc.integer({ min: 1, max: 60 }).map((d) => quote(deepJson(d))),
   ];
-  if (options.knownBugs) shapes.push(fc.integer({ min: 1_500, max: 5_000 }).map((d) => quote(deepJson(d))));
+  shapes.push(fc.integer({ min: 1_500, max: 5_000 }).map((d) => quote(deepJson(d))));
   return fc.oneof(...shapes);
 }
 
-function createOption(options: FuzzOptions): fc.Arbitrary<string> {
-  const json = jsonText(options);
+function createOption(): fc.Arbitrary<string> {
+  const json = jsonText();
   return fc.oneof(
     fc.constantFrom('weights = $1', 'weights = $2', "weights = x'0102'", "weights = FILE '/etc/passwd'", 'weights = FILE $1', "artifact = 's3://a/b'", 'artifact = $1'),
     fc.constantFrom('active = TRUE', 'active = FALSE', 'active = $1', 'active = 1'),
@@ -131,8 +112,8 @@ const schema = fc
   .tuple(fc.array(schemaField, { minLength: 1, maxLength: 4 }), fc.constantFrom('', ' RECORD_COUNT 100', ' RECORD_COUNT $1', ' RECORD_COUNT 0', ' RECORD_COUNT -5'))
   .map(([fields, count]) => `SCHEMA (${fields.join(', ')})${count}`);
 
-/** WHERE expressions over real columns; long chains only when known bugs are wanted. */
-function where(options: FuzzOptions): fc.Arbitrary<string> {
+/** WHERE expressions over real columns, some of them chains thousands of terms long. */
+function where(): fc.Arbitrary<string> {
   const atom = fc.oneof(
     fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom('=', '<>', '<', '>=', 'LIKE', 'NOT LIKE'), fc.constantFrom('1', "'spam'", "'%a_'", '$1', '$2', 'NULL', 'TRUE', '1e308', "x'00'")).map(([c, op, v]) => `${c} ${op} ${v}`),
     fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom('IS NULL', 'IS NOT NULL')).map(([c, t]) => `${c} ${t}`),
@@ -151,20 +132,18 @@ function where(options: FuzzOptions): fc.Arbitrary<string> {
     fc.tuple(fc.integer({ min: 2, max: 100 }), atom).map(([n, a]) => `${'NOT '.repeat(n)}${a}`),
     fc.tuple(fc.integer({ min: 2, max: 100 }), fc.constantFrom('AND', 'OR'), atom).map(([n, op, a]) => Array(n).fill(a).join(` ${op} `)),
   ];
-  if (options.knownBugs) {
-    chains.push(
-      fc.tuple(fc.integer({ min: 3_000, max: 8_000 }), atom).map(([n, a]) => `${'NOT '.repeat(n)}${a}`),
-      fc.tuple(fc.integer({ min: 3_000, max: 8_000 }), fc.constantFrom('AND', 'OR'), atom).map(([n, op, a]) => Array(n).fill(a).join(` ${op} `)),
-    );
-  }
+  chains.push(
+    fc.tuple(fc.integer({ min: 3_000, max: 8_000 }), atom).map(([n, a]) => `${'NOT '.repeat(n)}${a}`),
+    fc.tuple(fc.integer({ min: 3_000, max: 8_000 }), fc.constantFrom('AND', 'OR'), atom).map(([n, op, a]) => Array(n).fill(a).join(` ${op} `)),
+  );
   return fc.oneof({ weight: 4, arbitrary: expr }, { weight: 1, arbitrary: fc.oneof(...chains) });
 }
 
 /** Statements written for this registry: they reach the executor and the store, not just the parser. */
-export function targetedStatement(options: FuzzOptions): fc.Arbitrary<string> {
+export function targetedStatement(): fc.Arbitrary<string> {
   const m = modelName.map(ident);
   return fc.oneof(
-    fc.tuple(m, fc.array(createOption(options), { maxLength: 4 }), fc.option(schema, { nil: '' }), fc.option(version, { nil: null })).map(
+    fc.tuple(m, fc.array(createOption(), { maxLength: 4 }), fc.option(schema, { nil: '' }), fc.option(version, { nil: null })).map(
       ([model, opts, schemaText, from]) => `CREATE MODEL ${model}${from === null ? '' : ` FROM VERSION ${from}`}${opts.length ? ` WITH (${opts.join(', ')})` : ''}${schemaText ? ` ${schemaText}` : ''}`,
     ),
     fc.tuple(m, version).map(([model, v]) => `ALTER MODEL ${model} USE VERSION ${v}`),
@@ -177,7 +156,7 @@ export function targetedStatement(options: FuzzOptions): fc.Arbitrary<string> {
       .tuple(
         fc.oneof(fc.constant('*'), fc.array(fc.constantFrom(...COLUMNS), { minLength: 1, maxLength: 4 }).map((c) => c.join(', '))),
         fc.constantFrom(...TABLES),
-        fc.option(where(options), { nil: null }),
+        fc.option(where(), { nil: null }),
         fc.option(fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom('ASC', 'DESC')), { nil: null }),
         fc.option(fc.constantFrom('LIMIT 1', 'LIMIT 0', 'LIMIT $1', 'LIMIT 1 OFFSET 1', 'LIMIT -1', 'LIMIT 1e308 OFFSET $2'), { nil: '' }),
       )
@@ -229,15 +208,15 @@ export interface FuzzCase {
   readonly asScript: boolean;
 }
 
-export function fuzzCase(options: FuzzOptions): fc.Arbitrary<FuzzCase> {
+export function fuzzCase(): fc.Arbitrary<FuzzCase> {
   const one = fc.oneof(
-    { weight: 5, arbitrary: targetedStatement(options) },
+    { weight: 5, arbitrary: targetedStatement() },
     { weight: 2, arbitrary: roundTripStatement },
-    { weight: 3, arbitrary: fc.tuple(fc.oneof(targetedStatement(options), roundTripStatement), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([sql, edits]) => mutate(sql, edits)) },
+    { weight: 3, arbitrary: fc.tuple(fc.oneof(targetedStatement(), roundTripStatement), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([sql, edits]) => mutate(sql, edits)) },
   );
   return fc.record({
     statements: fc.array(one, { minLength: 1, maxLength: 3 }),
-    params: fc.array(paramValue(options), { maxLength: 3 }),
+    params: fc.array(paramValue(), { maxLength: 3 }),
     asScript: fc.boolean(),
   });
 }
@@ -341,6 +320,6 @@ function describeParams(params: readonly unknown[]): string {
 }
 
 /** The property both the bounded CI run and the long run check. */
-export function fuzzProperty(options: FuzzOptions): fc.IAsyncPropertyWithHooks<[FuzzCase]> {
-  return fc.asyncProperty(fuzzCase(options), runCase);
+export function fuzzProperty(): fc.IAsyncPropertyWithHooks<[FuzzCase]> {
+  return fc.asyncProperty(fuzzCase(), runCase);
 }
