@@ -259,6 +259,9 @@ async function checkFolder(folder: string, ledger: Ledger, outcome: CycleOutcome
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     if (backgroundErrors.length > 0) fail(`background error after reopen: ${String(backgroundErrors[0])}`);
+    // Every record, index and blob cross-checks (counts, index entries, hashes, no orphans).
+    const problems = (await db.query('CHECK REGISTRY')).rows;
+    if (problems.length > 0) fail(`CHECK REGISTRY after the kill: ${JSON.stringify(problems.slice(0, 5))}${problems.length > 5 ? ` and ${problems.length - 5} more` : ''}`);
 
     const summaries = await db.registry.summaries({ includeRetired: true });
     const listed = new Map<string, ModelVersion[]>();
