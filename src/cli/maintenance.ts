@@ -42,7 +42,8 @@ export async function runCommand(command: CliCommand, stdout: Output, stderr: Ou
       return 0;
     }
     let problems = 0;
-    for await (const found of checkIntegrity(level)) {
+    // Notes are not problems (a sound folder exits 0) and stay off stdout, which lists problems only.
+    for await (const found of checkIntegrity(level, { onNote: (note) => stderr.write(`note: ${note}\n`) })) {
       problems++;
       stdout.write(`${found.namespace}\t${found.key}\t${found.problem}\n`);
     }

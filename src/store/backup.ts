@@ -5,6 +5,9 @@
  * backup instead of being copied; uploads still in progress (no version yet) are left
  * out. The copy is written to a temporary folder beside `dest`, checked with the
  * integrity check, and only then renamed to `dest`: a failed backup leaves nothing.
+ * A folder whose schema index is still in layout 1 (the CLI does not run the move) is
+ * copied with its layout-1 keys, so the copy is the same old-layout folder, which the
+ * next open() moves like the original.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,6 +19,7 @@ import { blobRange } from './keys.js';
 import { checkIntegrity } from './integrity.js';
 import { openLevel, type BytesSublevel, type Level, type TextSublevel } from './level.js';
 import { NS, decodeHead, decodeJob, decodeVersion } from './records.js';
+import { layout1Sublevels } from './schema-index-layout.js';
 
 /** What a backup copied. */
 export interface BackupResult {
@@ -134,8 +138,11 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
     await writer.put(copy.jobs, key, value);
     jobs++;
   }
-  for (const name of ['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta'] as const) {
-    for await (const [key, value] of source[name].iterator(at)) await writer.put(copy[name], key, value);
+  const copies: [TextSublevel, TextSublevel][] = (['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta'] as const).map((name) => [source[name], copy[name]]);
+  const [oldFrom, oldTo] = [layout1Sublevels(source), layout1Sublevels(copy)];
+  copies.push([oldFrom[0], oldTo[0]], [oldFrom[1], oldTo[1]]);
+  for (const [from, to] of copies) {
+    for await (const [key, value] of from.iterator(at)) await writer.put(to, key, value);
   }
   await writer.close();
   return { models, versions, jobs, weightsBytes };

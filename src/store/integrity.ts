@@ -7,12 +7,19 @@
  * It streams: one model's versions are walked at a time with a few counters, weights
  * are hashed chunk by chunk, and the one set it keeps (blob ids that versions
  * reference, to find orphan chunks) is bounded; past the bound the orphan search runs
- * in partitions of the blob id space, so memory does not grow with the registry.
+ * in equal ranges of the blob id space, one pass over the versions per range, so
+ * memory does not grow with the registry.
+ *
+ * A folder whose schema index is still in layout 1 (see schema-index-layout.ts; the
+ * CLI opens folders without running the move) has its index cross-checks skipped: the
+ * next open rebuilds the index from the version records anyway. The check says so
+ * through `onNote` rather than as a problem, since such a folder is sound.
  */
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { AbstractSnapshot } from 'abstract-level';
 import { ModelSqlError } from '../errors.js';
 import { decodeFingerprint } from './fingerprint.js';
@@ -33,7 +40,7 @@ import {
 import type { Level } from './level.js';
 import { NS, STAGES, STORE_FORMAT, decodeHead, decodeJob, decodeVersion, isTerminal, type HeadRecord, type VersionRecord } from './records.js';
 import { SchemaIndex, storedIndexEntries } from './schema-index.js';
-import { SCHEMA_INDEX_LAYOUT, SCHEMA_INDEX_LAYOUT_KEY } from './schema-index-layout.js';
+import { SCHEMA_INDEX_LAYOUT, SCHEMA_INDEX_LAYOUT_KEY, hasLayout1Keys } from './schema-index-layout.js';
 
 /** One problem found: where, and what is wrong. */
 export interface IntegrityProblem {
@@ -46,7 +53,13 @@ export interface IntegrityProblem {
 export interface IntegrityOptions {
   /** Referenced blob ids held at once for the orphan search (tests lower it to exercise partitions). */
   readonly blobSetLimit?: number;
+  /** Told facts that are not problems: a schema index the next open rebuilds. */
+  readonly onNote?: (note: string) => void;
 }
+
+/** The note of a folder whose schema index is still in layout 1. */
+export const LAYOUT_1_NOTE =
+  'the schema index is still in layout 1 (written by an older modelsql), so it was not cross-checked; the next open of this folder by modelsql rebuilds it from the version records';
 
 const DEFAULT_BLOB_SET_LIMIT = 100_000;
 const BLOB_ID = /^[0-9a-f]{32}$/;
@@ -58,6 +71,10 @@ interface Reader {
   readonly level: Level;
   readonly at: { readonly snapshot?: AbstractSnapshot };
   readonly index: SchemaIndex;
+  /** The folder holds layout-1 index keys: the next open rebuilds the index, so it is not checked. */
+  readonly indexPending: boolean;
+  /** Postings already reported missing: one schema's postings are shared by its versions in a scope. */
+  readonly missingPostings: Set<string>;
 }
 
 const problem = (namespace: string, key: string, text: string): IntegrityProblem => ({ namespace, key, problem: text });
@@ -74,16 +91,17 @@ function undecodable(namespace: string, key: string, error: unknown): IntegrityP
  */
 export async function* checkIntegrity(level: Level, options: IntegrityOptions = {}): AsyncGenerator<IntegrityProblem> {
   const snapshot = level.root.supports.explicitSnapshots ? level.root.snapshot() : undefined;
-  const reader: Reader = { level, at: snapshot ? { snapshot } : {}, index: new SchemaIndex(level) };
+  const at = snapshot ? { snapshot } : {};
   try {
+    const reader: Reader = { level, at, index: new SchemaIndex(level), indexPending: await hasLayout1Keys(level, at), missingPostings: new Set() };
+    if (reader.indexPending) options.onNote?.(LAYOUT_1_NOTE);
     yield* checkLevelDbLog(level);
     yield* checkMeta(reader);
-    const referenced = new BoundedSet(options.blobSetLimit ?? DEFAULT_BLOB_SET_LIMIT);
-    for await (const [key, raw] of level.models.iterator(reader.at)) yield* checkModel(reader, key, raw, referenced);
+    for await (const [key, raw] of level.models.iterator(reader.at)) yield* checkModel(reader, key, raw);
     yield* checkVersionKeys(reader);
     yield* checkStageIndex(reader);
-    yield* checkSchemaIndex(reader);
-    yield* checkOrphanBlobs(reader, referenced);
+    if (!reader.indexPending) yield* checkSchemaIndex(reader);
+    yield* checkOrphanBlobs(reader, options.blobSetLimit ?? DEFAULT_BLOB_SET_LIMIT);
     yield* checkJobs(reader);
   } finally {
     await snapshot?.close();
@@ -100,10 +118,23 @@ export async function* checkIntegrity(level: Level, options: IntegrityOptions = 
  */
 async function* checkLevelDbLog(level: Level): AsyncGenerator<IntegrityProblem> {
   if (level.path === null) return;
-  const text = await readFile(join(level.path, 'LOG'), 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
+  for await (const line of logLines(join(level.path, 'LOG'))) {
     const dropped = /([^/\s]+\.log): dropping (\d+) bytes; (.*)$/.exec(line);
     if (dropped) yield problem('leveldb', dropped[1]!, `LevelDB dropped ${dropped[2]} bytes of its write-ahead log when the folder was opened (${dropped[3]}): the writes in them are lost`);
+  }
+}
+
+/** The lines of LevelDB's `LOG`, streamed (it grows with the session); none if it cannot be read. */
+async function* logLines(path: string): AsyncGenerator<string> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    yield* lines;
+  } catch {
+    // No LOG (a folder LevelDB never opened) or an unreadable one: nothing to report from it.
+  } finally {
+    lines.close();
+    stream.destroy();
   }
 }
 
@@ -130,7 +161,7 @@ function modelKeyProblem(key: string): string | null {
 }
 
 /** One model: its head, each of its versions, and the head's counts against them. */
-async function* checkModel(reader: Reader, key: string, raw: string, referenced: BoundedSet): AsyncGenerator<IntegrityProblem> {
+async function* checkModel(reader: Reader, key: string, raw: string): AsyncGenerator<IntegrityProblem> {
   const { level, at } = reader;
   const keyProblem = modelKeyProblem(key);
   if (keyProblem) yield problem(NS.models, key, keyProblem);
@@ -166,7 +197,6 @@ async function* checkModel(reader: Reader, key: string, raw: string, referenced:
     }
     if (head) yield* checkVersionSchema(reader, key, version, record, head);
     if (record.blob !== null) {
-      referenced.add(record.blob);
       yield* checkBlob(reader, vKey, record);
     } else if (record.chunks !== 0 || record.sizeBytes !== null) {
       yield problem(NS.versions, vKey, 'the record has no blob but records chunks or a size');
@@ -253,7 +283,8 @@ async function* checkStageIndex({ level, at }: Reader): AsyncGenerator<Integrity
  * version may be offered by LOOKUP, absent otherwise. The index module's own ops say
  * what "present" means, so this stays right however the index lays out its keys.
  */
-async function* checkVersionSchema({ level, at, index }: Reader, key: string, version: number, record: VersionRecord, head: HeadRecord): AsyncGenerator<IntegrityProblem> {
+async function* checkVersionSchema(reader: Reader, key: string, version: number, record: VersionRecord, head: HeadRecord): AsyncGenerator<IntegrityProblem> {
+  const { level, at, index } = reader;
   if (record.schema === null) return;
   const vKey = versionKey(key, version);
   let fingerprint;
@@ -264,14 +295,20 @@ async function* checkVersionSchema({ level, at, index }: Reader, key: string, ve
     return;
   }
   if (record.schemaHash !== fingerprint.hash) yield problem(NS.versions, vKey, `field 'schemaHash' does not match the schema`);
+  if (reader.indexPending) return;
   const entry = { modelKey: key, version, createdAt: record.createdAt };
   const eligible = !record.archived && !record.retired && !head.retired;
   if (eligible) {
     for (const op of index.addOps(entry, fingerprint)) {
       if (op.type !== 'put') continue;
+      const posting = op.sublevel === level.schemaTokens;
+      if (posting && reader.missingPostings.has(op.key)) continue;
       const stored = await (op.sublevel as typeof level.fingerprints).get(op.key, at);
-      const namespace = op.sublevel === level.fingerprints ? NS.fingerprints : NS.schemaTokens;
-      if (stored === undefined) yield problem(namespace, op.key, `missing index entry of version ${version} (LOOKUP cannot find it)`);
+      const namespace = posting ? NS.schemaTokens : NS.fingerprints;
+      if (stored === undefined && posting) {
+        reader.missingPostings.add(op.key);
+        yield problem(namespace, op.key, `missing posting of the schema of version ${version} and of any other version with that schema in its scope (LOOKUP cannot find them)`);
+      } else if (stored === undefined) yield problem(namespace, op.key, `missing index entry of version ${version} (LOOKUP cannot find it)`);
       else if (namespace === NS.fingerprints && stored !== op.value) yield problem(namespace, op.key, `stored statistics differ from version record '${vKey}'`);
     }
   } else {
@@ -304,22 +341,31 @@ async function* checkSchemaIndex({ level, at }: Reader): AsyncGenerator<Integrit
   }
 }
 
-/** Chunks no version references and no upload marker claims; markers that are malformed. */
-async function* checkOrphanBlobs(reader: Reader, referenced: BoundedSet): AsyncGenerator<IntegrityProblem> {
+/**
+ * Chunks no version references and no upload marker claims; markers that are malformed.
+ * A version record references its blob if it decodes, whatever its key and whether its
+ * model has a head (those are reported on their own), in both modes: with at most
+ * `limit` referenced blobs they are held in one set and the chunks walked once; past
+ * it, the blob id space is cut into equal ranges expected to hold half the limit each,
+ * and each range takes one pass over the versions and one over its chunks.
+ */
+async function* checkOrphanBlobs(reader: Reader, limit: number): AsyncGenerator<IntegrityProblem> {
   const { level, at } = reader;
   for await (const [blob, value] of level.uploads.iterator(at)) {
     if (!BLOB_ID.test(blob) || !/^\d+$/.test(value)) yield problem(NS.uploads, blob, 'malformed upload marker');
   }
-  for (const prefix of referenced.overflowed ? hexPrefixes(referenced.partitionDigits) : ['']) {
-    const ids = referenced.overflowed ? await referencedWithPrefix(reader, prefix) : referenced.items;
+  const referenced = new BoundedSet(limit);
+  for await (const blob of referencedBlobs(reader)) referenced.add(blob);
+  const ranges = referenced.overflowed ? blobIdRanges(referenced.partitions) : [{}];
+  for (const range of ranges) {
+    const ids = referenced.overflowed ? await referencedIn(reader, range) : referenced.items;
     let current: string | undefined;
     let chunks = 0;
     const finish = async (): Promise<IntegrityProblem | undefined> => {
       if (current === undefined || ids.has(current) || (await level.uploads.get(current, at)) !== undefined) return undefined;
       return problem(NS.weights, current, `${chunks} orphan chunk${chunks === 1 ? '' : 's'}: no version references this blob and no upload is in progress`);
     };
-    const range = prefix === '' ? at : { ...at, gte: prefix, lt: `${prefix}g` };
-    for await (const chunkKey of level.weights.keys(range)) {
+    for await (const chunkKey of level.weights.keys({ ...range, ...at })) {
       if (!CHUNK_KEY.test(chunkKey)) {
         yield problem(NS.weights, chunkKey, 'malformed weights chunk key');
         continue;
@@ -339,22 +385,47 @@ async function* checkOrphanBlobs(reader: Reader, referenced: BoundedSet): AsyncG
   }
 }
 
-/** Blob ids starting with `prefix` that some version references (one pass over the versions). */
-async function referencedWithPrefix({ level, at }: Reader, prefix: string): Promise<Set<string>> {
-  const ids = new Set<string>();
+/** The blob id of every version record that decodes and has one (one pass over the versions). */
+async function* referencedBlobs({ level, at }: Reader): AsyncGenerator<string> {
   for await (const [vKey, raw] of level.versions.iterator(at)) {
+    let blob: string | null;
     try {
-      const blob = decodeVersion(raw, vKey).blob;
-      if (blob?.startsWith(prefix)) ids.add(blob);
+      blob = decodeVersion(raw, vKey).blob;
     } catch {
-      // Reported by the model walk.
+      continue; // reported by the model walk, or with the missing head
     }
+    if (blob !== null && BLOB_ID.test(blob)) yield blob;
+  }
+}
+
+/** A range of keys in `weights`; no bound on a side means the range runs to that end. */
+interface KeyRange {
+  readonly gte?: string;
+  readonly lt?: string;
+}
+
+/** Referenced blob ids within `range`. */
+async function referencedIn(reader: Reader, range: KeyRange): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const blob of referencedBlobs(reader)) {
+    if ((range.gte === undefined || blob >= range.gte) && (range.lt === undefined || blob < range.lt)) ids.add(blob);
   }
   return ids;
 }
 
-function hexPrefixes(digits: number): string[] {
-  return Array.from({ length: 16 ** digits }, (_, i) => i.toString(16).padStart(digits, '0'));
+/**
+ * `count` ranges that cut the blob id space into equal parts by the numeric value of
+ * its first hex digits (as few digits as give `count` distinct bounds). The first and
+ * last are open-ended, so together they hold every key, malformed ones included.
+ */
+export function blobIdRanges(count: number): KeyRange[] {
+  let digits = 1;
+  while (16 ** digits < count) digits++;
+  const bound = (i: number): string => Math.floor((i * 16 ** digits) / count).toString(16).padStart(digits, '0');
+  return Array.from({ length: count }, (_, i) => ({
+    ...(i > 0 ? { gte: bound(i) } : {}),
+    ...(i < count - 1 ? { lt: bound(i + 1) } : {}),
+  }));
 }
 
 /** Jobs and the queue agree: exactly the unfinished jobs are queued, and a completed job's version exists. */
@@ -395,7 +466,7 @@ async function* checkJobs({ level, at }: Reader): AsyncGenerator<IntegrityProble
   }
 }
 
-/** A set that stops growing at `limit` and then says how finely to partition instead. */
+/** A set that stops growing at `limit` and then says how many ranges to search instead. */
 class BoundedSet {
   readonly items = new Set<string>();
   private count = 0;
@@ -412,8 +483,8 @@ class BoundedSet {
     return this.count > this.limit;
   }
 
-  /** Hex digits of blob id prefix per partition, so one partition holds about half the limit. */
-  get partitionDigits(): number {
-    return Math.max(1, Math.ceil(Math.log(this.count / (this.limit / 2)) / Math.log(16)));
+  /** Ranges of the blob id space, so that one holds about half the limit. */
+  get partitions(): number {
+    return Math.ceil(this.count / Math.max(1, Math.floor(this.limit / 2)));
   }
 }

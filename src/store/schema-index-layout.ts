@@ -33,6 +33,22 @@ export const LAYOUT_1_NAMESPACES = { postings: 'schema_tokens', entries: 'schema
 /** Ops per batch: bounds the memory and the size of one LevelDB write. */
 const DEFAULT_CHUNK_OPS = 5000;
 
+/** The layout-1 sublevels of `level`, postings first. */
+export function layout1Sublevels(level: Level): [postings: TextSublevel, entries: TextSublevel] {
+  const text = (name: string): TextSublevel => level.root.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  return [text(LAYOUT_1_NAMESPACES.postings), text(LAYOUT_1_NAMESPACES.entries)];
+}
+
+/**
+ * Whether layout-1 keys are stored, so that the next open rebuilds the index from the
+ * version records (what {@link upgradeSchemaIndex} decides on). Two seeks.
+ */
+export async function hasLayout1Keys(level: Level, options: { readonly snapshot?: unknown } = {}): Promise<boolean> {
+  const read = options as { snapshot?: never };
+  const found = await Promise.all(layout1Sublevels(level).map(async (sublevel) => (await sublevel.keys({ ...read, limit: 1 }).all()).length > 0));
+  return found.some(Boolean);
+}
+
 /** What {@link upgradeSchemaIndex} did. */
 export type LayoutUpgrade =
   | { readonly kind: 'current' }
@@ -62,8 +78,8 @@ export async function upgradeSchemaIndex(level: Level, queue: CommitQueue, optio
       { path: level.path ?? undefined },
     );
   }
-  const old = [LAYOUT_1_NAMESPACES.postings, LAYOUT_1_NAMESPACES.entries].map((name) => level.root.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' }));
-  const hasOld = (await Promise.all(old.map(async (sublevel) => (await sublevel.keys({ limit: 1 }).all()).length > 0))).some(Boolean);
+  const old = layout1Sublevels(level);
+  const hasOld = await hasLayout1Keys(level);
   const mark: WriteOp = { type: 'put', sublevel: level.meta, key: SCHEMA_INDEX_LAYOUT_KEY, value: String(SCHEMA_INDEX_LAYOUT) };
   if (!hasOld) {
     if (layout === SCHEMA_INDEX_LAYOUT) return { kind: 'current' };
@@ -81,8 +97,8 @@ export async function upgradeSchemaIndex(level: Level, queue: CommitQueue, optio
   const entries = await rebuild(level, chunkOps, commit);
   // Postings last: they are never deleted, so that sublevel is not empty and the batch
   // deleting its last key, the move's last, can carry the layout.
-  await clear(old[1]!, chunkOps, commit);
-  await clear(old[0]!, chunkOps, commit, mark);
+  await clear(old[1], chunkOps, commit);
+  await clear(old[0], chunkOps, commit, mark);
   return { kind: 'rebuilt', entries, batches: batches.count };
 }
 

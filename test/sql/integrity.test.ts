@@ -228,6 +228,78 @@ describe('CHECK REGISTRY', () => {
     await db.close();
   });
 
+  it('splits the blob id space into ceil(references / (limit / 2)) ranges: one pass over the versions per range, not 16^digits', async () => {
+    const db = await memoryDb();
+    for (let i = 0; i < 40; i++) await db.query('CREATE MODEL m WITH (weights = $1)', [weights(i)]);
+    const level = (db as unknown as { core: { level: Level } }).core.level;
+    await level.weights.put(blobChunkKey('0'.repeat(32), 0), new Uint8Array([1]));
+    await level.weights.put(blobChunkKey('f'.repeat(32), 3), new Uint8Array([1]));
+    // Count the walks over all versions (the model walk reads one model's range at a time).
+    let fullScans = 0;
+    const iterator = level.versions.iterator.bind(level.versions);
+    level.versions.iterator = ((options?: { gt?: string; gte?: string }) => {
+      if (options?.gt === undefined && options?.gte === undefined) fullScans++;
+      return iterator(options as never);
+    }) as never;
+    const found = [];
+    for await (const p of checkIntegrity(level, { blobSetLimit: 4 })) found.push(p);
+    expect(found.map((p) => p.key)).toEqual(['0'.repeat(32), 'f'.repeat(32)]);
+    // 40 references, 2 per range: 20 ranges, plus the pass that counts them.
+    expect(fullScans).toBe(1 + 20);
+    await db.close();
+  });
+
+  it('cuts the blob id space into equal, adjoining, open-ended ranges', async () => {
+    const { blobIdRanges } = await import('../../src/store/integrity.js');
+    expect(blobIdRanges(1)).toEqual([{}]);
+    expect(blobIdRanges(4)).toEqual([{ lt: '4' }, { gte: '4', lt: '8' }, { gte: '8', lt: 'c' }, { gte: 'c' }]);
+    const ranges = blobIdRanges(20);
+    expect(ranges).toHaveLength(20);
+    const bounds = ranges.slice(1).map((r) => parseInt(r.gte!, 16));
+    expect(ranges.slice(0, -1).map((r) => r.lt)).toEqual(ranges.slice(1).map((r) => r.gte));
+    const widths = [...bounds, 256].map((b, i) => b - (i === 0 ? 0 : bounds[i - 1]!));
+    expect(Math.max(...widths) - Math.min(...widths)).toBeLessThanOrEqual(1);
+  });
+
+  it('reports the same with and without partitions: a headless version still references its blob, and a malformed chunk key is found', async () => {
+    const db = await memoryDb();
+    for (let i = 0; i < 6; i++) await db.query('CREATE MODEL m WITH (weights = $1)', [weights(i)]);
+    await db.query('CREATE MODEL headless WITH (weights = $1)', [weights(99)]);
+    const level = (db as unknown as { core: { level: Level } }).core.level;
+    await level.models.del(modelKey('headless'));
+    await level.weights.put('zz-not-a-chunk', new Uint8Array([1]));
+    await level.weights.put(blobChunkKey('0'.repeat(32), 0), new Uint8Array([1]));
+    const report = async (options: { blobSetLimit?: number }) => {
+      const found = [];
+      for await (const p of checkIntegrity(level, options)) found.push(p);
+      return found;
+    };
+    const whole = await report({});
+    expect(whole.map((p) => [p.namespace, p.key])).toEqual([
+      ['model_versions', versionKey(modelKey('headless'), 1)],
+      ['weights', '0'.repeat(32)],
+      ['weights', 'zz-not-a-chunk'],
+    ]);
+    expect(await report({ blobSetLimit: 2 })).toEqual(whole);
+    await db.close();
+  });
+
+  it('reports a missing posting once for its scope and schema, not once per version that has the schema', async () => {
+    const db = await memoryDb();
+    for (let i = 0; i < 5; i++) await db.query('CREATE MODEL m WITH (artifact = $1) SCHEMA (a name, b date)', [`s3://${i}`]);
+    await db.query("SET TENANT 'acme'");
+    await db.query("CREATE MODEL m WITH (artifact = 's3://t') SCHEMA (a name, b date)");
+    await db.query('RESET TENANT');
+    const level = (db as unknown as { core: { level: Level } }).core.level;
+    const postings = await level.schemaTokens.keys().all();
+    const globalPosting = postings.find((key) => key.startsWith(':a:'))!;
+    await level.schemaTokens.del(globalPosting);
+    const found = [];
+    for await (const p of checkIntegrity(level)) found.push(p);
+    expect(found).toEqual([{ namespace: 'schema_postings', key: globalPosting, problem: expect.stringMatching(/missing posting/) }]);
+    await db.close();
+  });
+
   it('is refused in a tenant session: it reports every tenant\'s keys', async () => {
     const db = await memoryDb();
     await expectError(db.withTenant('acme').query('CHECK REGISTRY'), 'PERMISSION_DENIED');

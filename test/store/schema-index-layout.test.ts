@@ -4,10 +4,14 @@
  * answers every LOOKUP as before; a move cut short at any batch re-runs cleanly; the
  * layout marker is checked like the format number.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCommand } from '../../src/cli/maintenance.js';
 import { open } from '../../src/index.js';
+import { backupStore } from '../../src/store/backup.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import type { SchemaInput } from '../../src/store/fingerprint.js';
+import { checkIntegrity, type IntegrityProblem } from '../../src/store/integrity.js';
 import { openLevel, type Level, type TextSublevel } from '../../src/store/level.js';
 import { Registry } from '../../src/store/registry.js';
 import { LAYOUT_1_NAMESPACES, SCHEMA_INDEX_LAYOUT_KEY, upgradeSchemaIndex } from '../../src/store/schema-index-layout.js';
@@ -213,5 +217,93 @@ describe('schema index layout', () => {
     expect(await after.meta.get(SCHEMA_INDEX_LAYOUT_KEY)).toBe(marker);
     expect(await indexState(after)).toEqual(index);
     await after.root.close();
+  });
+});
+
+describe('modelsql check and modelsql backup of a folder still in layout 1 (the CLI does not run the move)', () => {
+  /** A closed folder written in layout 1, and the answers its registry gave before the downgrade. */
+  async function layout1Folder(): Promise<{ dir: string; before: SchemaLookup[] }> {
+    const dir = await resources.dir();
+    const level = await openLevel({ path: dir });
+    const registry = new Registry(level, new CommitQueue(level.root, [level.models], false), 'tester');
+    await populate(registry);
+    const before = await registryAnswers(registry);
+    await downgradeToLayout1(level);
+    await level.root.close();
+    return { dir, before };
+  }
+
+  const output = () => {
+    const out = { text: '', write: (text: string) => (out.text += text) };
+    return out;
+  };
+
+  it('the integrity check finds no problem in a sound layout-1 folder and notes that the next open rebuilds the index', async () => {
+    const { dir } = await layout1Folder();
+    const level = await openLevel({ path: dir });
+    try {
+      const found: IntegrityProblem[] = [];
+      const notes: string[] = [];
+      for await (const p of checkIntegrity(level, { onNote: (note) => notes.push(note) })) found.push(p);
+      expect(found).toEqual([]);
+      expect(notes).toEqual([expect.stringMatching(/layout 1.*next open.*rebuild/)]);
+    } finally {
+      await level.root.close();
+    }
+  });
+
+  it('modelsql check exits 0 with ok on stdout and the note on stderr; the folder keeps its layout', async () => {
+    const { dir } = await layout1Folder();
+    const stdout = output();
+    const stderr = output();
+    expect(await runCommand({ kind: 'check', path: dir }, stdout, stderr)).toBe(0);
+    expect(stdout.text).toBe('ok\n');
+    expect(stderr.text).toMatch(/^note: .*layout 1.*\n$/);
+    const level = await openLevel({ path: dir });
+    expect(await level.meta.get(SCHEMA_INDEX_LAYOUT_KEY)).toBeUndefined();
+    expect(await layout1(level).entries.keys().all()).not.toEqual([]);
+    await level.root.close();
+  });
+
+  it('still reports real damage in a layout-1 folder', async () => {
+    const { dir } = await layout1Folder();
+    const level = await openLevel({ path: dir });
+    await level.meta.put('stray', 'x');
+    await level.root.close();
+    const stdout = output();
+    expect(await runCommand({ kind: 'check', path: dir }, stdout, output())).toBe(1);
+    expect(stdout.text).toBe('meta\tstray\tunknown key\n');
+  });
+
+  it('modelsql backup copies the layout-1 keys: the copy is the same old-layout folder, and open() moves it with the same answers', async () => {
+    const { dir, before } = await layout1Folder();
+    const dest = join(await resources.dir(), 'copy');
+    const stdout = output();
+    const stderr = output();
+    expect(await runCommand({ kind: 'backup', path: dir, dest }, stdout, stderr)).toBe(0);
+    expect(stderr.text).toBe('');
+    const source = await openLevel({ path: dir });
+    const copy = await openLevel({ path: dest });
+    try {
+      expect(await copy.meta.get(SCHEMA_INDEX_LAYOUT_KEY)).toBeUndefined();
+      expect(await contents(layout1(copy).entries)).toEqual(await contents(layout1(source).entries));
+      expect(await contents(layout1(copy).postings)).toEqual(await contents(layout1(source).postings));
+    } finally {
+      await source.root.close();
+      await copy.root.close();
+    }
+    const db = resources.track(await open({ path: dest }));
+    expect(await answers((tenant, query) => (tenant === null ? db : db.withTenant(tenant)).registry.lookupSchema(query))).toEqual(before);
+    expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+  });
+
+  it('backupStore of a layout-1 store in memory verifies the copy without false problems', async () => {
+    const level = await openLevel({ memory: true });
+    const registry = new Registry(level, new CommitQueue(level.root, [level.models], false), 'tester');
+    await populate(registry);
+    await downgradeToLayout1(level);
+    const dest = join(await resources.dir(), 'copy');
+    await expect(backupStore(level, dest)).resolves.toMatchObject({ path: dest });
+    await level.root.close();
   });
 });
