@@ -10,6 +10,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ModelSqlError, fileError } from '../errors.js';
+import { NS } from '../store/records.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -56,13 +57,21 @@ export async function* fileChunks(path: string, onProgress?: (percent: number) =
  * its name: they are streamed into a temporary file beside it (same folder, so the
  * rename cannot cross devices) which is renamed into place only once both check out.
  * On any failure the temporary file is removed and nothing appears at `path`. A bad
- * target is INVALID_ARGUMENT, a failing disk IO_ERROR, a hash mismatch CORRUPTION;
- * an error reading the weights from the store is rethrown as it is.
+ * target is INVALID_ARGUMENT, a failing disk IO_ERROR, a hash mismatch CORRUPTION
+ * naming namespace `weights` and the blob id (as `readWeights` does); an error reading
+ * the weights from the store is rethrown as it is.
  */
 export async function writeWeightsFile(
   chunks: AsyncIterable<Uint8Array>,
   path: string,
-  expected: { readonly sha256: string; readonly sizeBytes: number; readonly describe: string },
+  expected: {
+    readonly sha256: string;
+    readonly sizeBytes: number;
+    /** The blob the chunks come from: the key a CORRUPTION names. */
+    readonly blob: string;
+    readonly model: string;
+    readonly version: number;
+  },
   onProgress?: (percent: number) => void,
 ): Promise<{ sha256: string; sizeBytes: number }> {
   // A directory cannot be replaced by a file: say so before streaming gigabytes for nothing.
@@ -90,7 +99,12 @@ export async function writeWeightsFile(
     await pipeline(verified, createWriteStream(temporary, { flags: 'wx' }));
     const sha256 = hash.digest('hex');
     if (sha256 !== expected.sha256 || written !== expected.sizeBytes) {
-      throw new ModelSqlError('CORRUPTION', `weights of ${expected.describe} do not match their stored SHA-256; nothing was written to '${path}'`, { path });
+      const { blob, model, version } = expected;
+      throw new ModelSqlError(
+        'CORRUPTION',
+        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${blob}'); nothing was written to '${path}'`,
+        { path, namespace: NS.weights, key: blob, model, version },
+      );
     }
     await rename(temporary, path);
     onProgress?.(100);
