@@ -1,8 +1,12 @@
 /**
  * `modelsql check PATH` and `modelsql backup PATH DEST`: maintenance of a registry
- * folder no process holds. Both open the LevelDB folder themselves, read-only in
- * effect: no recovery runs and the format marker is not upgraded, so checking a folder
- * never changes it.
+ * folder no process holds. Both open the LevelDB folder themselves and skip what
+ * open() does on top: no upload or job recovery, no format upgrade, no schema index
+ * move (a folder still in layout 1 is checked and copied as it is), so modelsql writes
+ * nothing into the folder. LevelDB's own open still changes files, as every open does:
+ * it replays the previous session's `.log` into a table file (a damaged record it
+ * skips is lost for good then, see README "A damaged write-ahead log") and starts a new
+ * `LOG`, which `check` reads for what that replay dropped.
  */
 
 import { stat } from 'node:fs/promises';

@@ -38,6 +38,7 @@ const BATCH_BYTES = 4 << 20;
 /** Copies `source` (an open store) into the new folder `dest`. */
 export async function backupStore(source: Level, dest: string): Promise<BackupResult> {
   const target = resolve(dest);
+  await refuseMissingParent(dirname(target));
   await refuseExisting(target);
   if (!source.root.supports.explicitSnapshots) throw invalidArgument('this store cannot take snapshots, so it cannot be backed up online');
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
@@ -61,6 +62,20 @@ export async function backupStore(source: Level, dest: string): Promise<BackupRe
   } finally {
     await snapshot.close();
   }
+}
+
+/**
+ * The temporary folder goes beside the destination, and opening it would create any
+ * missing folders above it, which a failed backup would leave behind: the parent must
+ * exist already.
+ */
+async function refuseMissingParent(parent: string): Promise<void> {
+  const info = await stat(parent).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw invalidArgument(`backup destination's parent folder '${parent}' does not exist; create it first`, { path: parent });
+    if (error.code === 'ENOTDIR') throw invalidArgument(`backup destination's parent '${parent}' is not a folder`, { path: parent });
+    throw invalidArgument(`cannot use backup destination's parent folder '${parent}': ${error.message}`, { path: parent });
+  });
+  if (!info.isDirectory()) throw invalidArgument(`backup destination's parent '${parent}' is not a folder`, { path: parent });
 }
 
 async function refuseExisting(target: string): Promise<void> {

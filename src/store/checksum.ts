@@ -55,8 +55,3 @@ export function unsealJson(raw: unknown, namespace: string, key: string): string
   if (crc32(json) !== parseInt(digits, 16)) throw corruption(namespace, key, 'checksum mismatch (the stored value was damaged)');
   return json;
 }
-
-/** True for a value in the sealed framing (as opposed to an older unsealed record). */
-export function isSealed(raw: string): boolean {
-  return raw.startsWith(MARK);
-}

@@ -67,7 +67,8 @@ export function setRootFactoryForTests(factory: RootFactory | null): void {
  * registry (a NUL byte, an existing regular file, a path under a file) is
  * INVALID_ARGUMENT naming it; a folder another process holds is DATABASE_LOCKED,
  * with the path in the message, rather than LevelDB's generic "failed to open"; a
- * damaged MANIFEST or CURRENT is CORRUPTION with LevelDB's own words.
+ * damaged MANIFEST or CURRENT is CORRUPTION with LevelDB's own words; an I/O failure
+ * LevelDB reports (a folder it may not read or write, a failing disk) is IO_ERROR.
  */
 export async function openLevel(location: LevelLocation): Promise<Level> {
   const path = 'path' in location ? location.path : null;
@@ -77,7 +78,7 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     await root.open();
   } catch (error) {
     const translated = translateLevelError(error, path);
-    if (isModelSqlError(translated, 'CORRUPTION') || isModelSqlError(translated, 'DATABASE_LOCKED')) throw translated;
+    if (isModelSqlError(translated, 'CORRUPTION') || isModelSqlError(translated, 'DATABASE_LOCKED') || isModelSqlError(translated, 'IO_ERROR')) throw translated;
     throw new ModelSqlError('INVALID_ARGUMENT', `cannot open registry folder '${path}': ${levelMessage(error)}`, { path: path ?? undefined }, { cause: error });
   }
   const text = (name: string): TextSublevel => root.sublevel<string, string>(name, { keyEncoding: 'utf8', valueEncoding: 'utf8' });

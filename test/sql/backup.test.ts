@@ -102,6 +102,19 @@ describe('BACKUP TO', () => {
     await db.close();
   });
 
+  it('refuses a destination whose parent folder does not exist (or is a file), creating nothing', async () => {
+    const db = await memoryDb({ allowFileAccess: true });
+    await db.query('CREATE MODEL m WITH (weights = $1)', [weights(1)]);
+    const parent = await resources.dir();
+    const missing = join(parent, 'no', 'such');
+    const error = await expectError(db.query('BACKUP TO $1', [join(missing, 'b')]), 'INVALID_ARGUMENT', new RegExp(`parent folder '${missing}' does not exist`));
+    expect(error.path).toBe(missing);
+    await writeFile(join(parent, 'file'), 'x');
+    await expectError(db.query('BACKUP TO $1', [join(parent, 'file', 'b')]), 'INVALID_ARGUMENT', /is not a folder/);
+    expect(await readdir(parent)).toEqual(['file']);
+    await db.close();
+  });
+
   it('fails on damaged weights without writing a backup', async () => {
     const source = await resources.dir();
     let db = await open({ path: source });
