@@ -67,6 +67,9 @@ export interface CrashTestSummary {
   readonly killedDuringOpen: number;
 }
 
+/** A child still running this long after `go` is killed (and its cycle checked like any other). */
+export const CHILD_STALL_MS = 30_000;
+
 /** A broken promise; the message names seed and cycle. */
 export class CrashTestFailure extends Error {}
 
@@ -171,7 +174,7 @@ async function runUntilKilled(child: Child, killAfter: { ms: number } | { acks: 
     killed = true;
     child.process.kill('SIGKILL');
   };
-  const deadline = setTimeout(kill, 30_000); // a child that stalls is killed; the checks below report it
+  const deadline = setTimeout(kill, CHILD_STALL_MS); // a child that stalls is killed; the checks below report it
   const onLine = (): void => {
     const line = child.lines.at(-1)!;
     if (line.t === 'ack' && 'acks' in killAfter && ++acks >= killAfter.acks) {

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { fuzzProperty } from './fuzz.js';
 
-// A fresh seed each run, printed; reproduce with `npm run fuzz -- --runs 300 --seed N`.
-const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// A fixed seed, so the suite checks the same cases on every run (FUZZ_SEED overrides it);
+// `npm run fuzz` picks a fresh seed and prints it for new ground.
+const seed = Number(process.env.FUZZ_SEED ?? 1_337_421);
 
 it(`fuzzed statements and parameters only ever fail with ModelSqlError, within budget (seed ${seed})`, async () => {
   console.log(`fuzz seed=${seed}`);

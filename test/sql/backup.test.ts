@@ -44,11 +44,13 @@ describe('BACKUP TO', () => {
     const models = ['a', 'b', 'c'];
     for (const model of models) await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(0, 300_000)]);
     let stop = false;
+    let created = models.length; // acknowledged versions
     const writer = async (model: string, seed: number): Promise<number> => {
       let n = 0;
-      while (!stop && n < 60) {
-        const created = await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(seed + n, 20_000 + n)]);
-        const version = Number(created.rows[0]!.version);
+      while (!stop && n < 400) {
+        const result = await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(seed + n, 20_000 + n)]);
+        created++;
+        const version = Number(result.rows[0]!.version);
         if (n % 3 === 0) await db.query(`ALTER MODEL ${model} USE VERSION 1`); // a rollback (version 1 is never archived)
         if (n % 4 === 1) await db.query(`ARCHIVE MODEL ${model} VERSION ${version}`);
         n++;
@@ -57,19 +59,25 @@ describe('BACKUP TO', () => {
     };
     const writers = models.map((model, i) => writer(model, i * 1000));
     for (const running of writers) running.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const dests: string[] = [];
-    for (let i = 0; i < 2; i++) {
+    // Two backups at least; more (a bounded number) until one of them provably ran while
+    // writes were acknowledged, so the test cannot pass with writers that never overlapped.
+    const backups: { dest: string; before: number; after: number }[] = [];
+    for (let i = 0; i < 10 && (backups.length < 2 || !backups.some((b) => b.after > b.before)); i++) {
       const dest = join(await resources.dir(), `backup-${i}`);
+      const before = created;
       await db.query('BACKUP TO $1', [dest]);
-      dests.push(dest);
+      backups.push({ dest, before, after: created });
     }
+    expect(backups.some((b) => b.after > b.before), 'a backup during which writes were acknowledged').toBe(true);
     stop = true;
     expect(Math.min(...(await Promise.all(writers)))).toBeGreaterThan(0);
     const final = await versions(db);
-    for (const dest of dests) {
+    for (const { dest, before } of backups) {
       const copy = resources.track(await open({ path: dest }));
       expect((await copy.query('CHECK REGISTRY')).rows).toEqual([]);
       const rows = await versions(copy);
+      // Every version acknowledged before the backup began is in it.
+      expect(rows.length).toBeGreaterThanOrEqual(before);
       for (const model of models) {
         const mine = rows.filter((r) => r.model === model);
         // A prefix 1..k of the source's versions, with the same weights; only the flags may have moved on since.

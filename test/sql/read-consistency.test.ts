@@ -4,9 +4,11 @@
  * one batch, so a job seen `completed` with `version = N` means version N is readable
  * everywhere, at once, and a version seen with its job id means the job is completed.
  */
+import { AbstractSnapshot } from 'abstract-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open, type Database } from '../../src/index.js';
-import { Resources, weights } from '../helpers/sql.js';
+import type { Level } from '../../src/store/level.js';
+import { Resources, waitFor, weights } from '../helpers/sql.js';
 
 const resources = new Resources();
 afterEach(() => resources.cleanup());
@@ -111,5 +113,52 @@ describe('a train job and its version become visible together', () => {
     const { mismatches, completed } = await pollJobs(db);
     expect(completed).toBe(JOBS);
     expect(mismatches).toEqual([]);
+  });
+});
+
+describe('superseded read snapshots are closed', () => {
+  /**
+   * Counts the LevelDB snapshots open on the registry's root, through the hooks every
+   * snapshot registers itself with (abstract-level's attach/detachResource), and runs
+   * rounds of writes, abandoned LIMIT scans, failing reads, LOOKUP and CHECK REGISTRY.
+   */
+  async function liveSnapshotsAfterMixedWork(db: Database): Promise<{ live: number; taken: number }> {
+    const root = (db as unknown as { core: { level: Level } }).core.level.root;
+    const live = new Set<object>();
+    let taken = 0;
+    const attach = root.attachResource.bind(root);
+    const detach = root.detachResource.bind(root);
+    root.attachResource = (resource) => {
+      if (resource instanceof AbstractSnapshot) {
+        live.add(resource);
+        taken++;
+      }
+      attach(resource);
+    };
+    root.detachResource = (resource) => {
+      live.delete(resource);
+      detach(resource);
+    };
+    for (let i = 0; i < 50; i++) {
+      await Promise.all([
+        db.query("CREATE MODEL m WITH (artifact = 'a') SCHEMA (a name)"),
+        db.query('SELECT version FROM ML_MODEL_VERSIONS LIMIT 1'),
+        db.query("SELECT version FROM ML_MODEL_VERSIONS WHERE model = 'm' AND stage = 'production' LIMIT 1"),
+        db.query('LOOKUP MODEL FOR SCHEMA (a name)'),
+        db.registry.getVersion('nope', 1).catch(() => undefined),
+        db.query('SELECT * FROM ML_MODEL_VERSIONS WHERE metrics > 3').catch(() => undefined),
+        db.query('CHECK REGISTRY'),
+      ]);
+    }
+    // A snapshot closes asynchronously; the one the next read will use stays open.
+    await waitFor(() => live.size <= 1, { what: 'superseded snapshots to close' });
+    return { live: live.size, taken };
+  }
+
+  it.each(['memory', 'disk'] as const)('%s: after many mixed statements exactly one snapshot is open', async (where) => {
+    const db = resources.track(where === 'memory' ? await open({ memory: true }) : await open({ path: await resources.dir() }));
+    const { live, taken } = await liveSnapshotsAfterMixedWork(db);
+    expect(taken).toBeGreaterThan(50); // the hook saw snapshots being taken and superseded
+    expect(live).toBe(1);
   });
 });
