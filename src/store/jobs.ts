@@ -136,9 +136,13 @@ export class Jobs {
 
   /** Queues a train job for `model` of `tenant` (null: global); returns at once. */
   async enqueueTrain(model: string, spec: TrainSpec, tenant: string | null): Promise<Job> {
-    const job = await this.newJob(model, spec, 'queued', tenant);
-    this.wake();
-    return job;
+    try {
+      return await this.newJob(model, spec, 'queued', tenant);
+    } finally {
+      // Also when the write failed: a batch reported failed may have been applied, and
+      // then its job must run now, not wait for an unrelated wake or the next open.
+      this.wake();
+    }
   }
 
   /**
@@ -454,6 +458,7 @@ export class Jobs {
     await this.commit(id, () => this.locks.run(id, async () => {
       const current = await this.require(id);
       if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
+      const epoch = this.queue.epoch;
       try {
         const metricsText = metricsOf(result);
         await this.registry.withTenant(job.tenant).registerVersion(job.target, this.registration(spec, result), {
@@ -473,7 +478,9 @@ export class Jobs {
         // batch reported failed may have been applied, and then the job is completed.
         // Should this write fail too, the job stays `running` in the store without a run
         // here, and the worker's next pass runs it again (see pump).
-        if (!(error instanceof ModelSqlError)) this.onError(error);
+        // A batch that failed (not a refused registration) is a store failure the app
+        // should hear of, beside the job's own record.
+        if (this.queue.epoch !== epoch) this.onError(error);
         await this.finishLocked(id, (latest) => ({ ...latest, status: 'failed', error: `result not recorded: ${describeError(error)}` }));
       }
     }));

@@ -8,6 +8,7 @@ import { open, type Database, type Trainer } from '../../src/index.js';
 import { setRootFactoryForTests } from '../../src/store/level.js';
 import { FaultInjector, faultyRootFactory, type FaultPlan } from '../harness/faulty-level.js';
 import { gatedTrainer, waitForJob, weights } from '../helpers/sql.js';
+import { workerSettled } from '../helpers/worker.js';
 
 const JOB_ID = /^[0-9a-f]{32}$/;
 
@@ -116,6 +117,27 @@ describe('async train jobs under store faults: never in limbo', () => {
     expect((await db.registry.getVersion('m', 1)).jobId).toBe(id);
   });
 
+  it('an enqueue write applied but reported failed: the statement fails, and the job it queued runs now', async () => {
+    const { db, errors, arm } = await faultyDb({ t: () => ({ weights: weights(4) }) });
+    arm({ kind: 'write', nth: 1, mode: 'after' });
+    await expect(db.query("CREATE MODEL m WITH (trainer = 't', async = TRUE)")).rejects.toThrow(INJECTED);
+    const [job] = await waitForJobs(db, 1);
+    expect(await waitForJob(db, job!.id)).toMatchObject({ status: 'completed', version: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('a failed read of the queue by the worker is retried: the queued job still runs in process', async () => {
+    const { db, errors, injector, arm } = await faultyDb({ t: () => ({ weights: weights(3) }) });
+    await workerSettled(db); // nothing in the background: the next iterator step is ours or the worker's
+    arm({ kind: 'iterator', nth: 1, mode: 'before' });
+    // The statement reads no ranges; the worker's pass over the queue is the first to,
+    // and it fails. No other wake comes: only the worker's retry can start the job.
+    const id = (await db.query("CREATE MODEL m WITH (trainer = 't', async = TRUE)")).rows[0]!.job_id as string;
+    expect(await waitForJob(db, id)).toMatchObject({ status: 'completed', version: 1 });
+    expect(injector.fired.map((fault) => fault.step)).toEqual(['iterator._next']);
+    expect(errors.map(String)).toEqual([expect.stringMatching(/injected I\/O error: iterator #1/)]);
+  });
+
   for (const mode of ['before', 'after'] as const) {
     it(`a failed write marking the job running (${mode}) is retried: the job still completes in process`, async () => {
       let runs = 0;
@@ -134,6 +156,17 @@ describe('async train jobs under store faults: never in limbo', () => {
     });
   }
 });
+
+/** Waits (bounded) until `count` jobs are listed; returns them. */
+async function waitForJobs(d: Database, count: number) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const jobs = await d.jobs.list();
+    if (jobs.length >= count) return jobs;
+    if (Date.now() > deadline) throw new Error(`${jobs.length} jobs listed after 5 s, expected ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 /** Waits until no job is queued or running (bounded): whatever the reopen requeued has run. */
 async function waitForIdle(d: Database): Promise<void> {
