@@ -6,6 +6,12 @@
  * show the same state. The loop for a kind ends at the first N the workload no longer
  * reaches.
  *
+ * Two more outcomes are what the product defines, and nothing else is accepted: a
+ * refused snapshot nobody heard of (absorbed: the next read retook it; the run goes on
+ * and must end in the reference's final state), and, when the job worker's write of an
+ * async job's result fails, that job `failed` with the injected error and everything
+ * else as before the step.
+ *
  * Counts must not depend on timing, or N would name a different step from run to run:
  * the harness's own reads are not counted (FaultInjector.unobserved), and after open
  * and after every step it waits for the job worker to go idle, so background work
