@@ -191,7 +191,8 @@ export class Jobs {
         });
       });
     })().finally(() => this.running.delete(id));
-    this.running.set(id, { controller, done });
+    // stop() waits for runs; this one's failure is the statement's, not close()'s.
+    this.running.set(id, { controller, done: done.catch(() => undefined) });
     await done;
     return { job: toJob(finished!), version: registered! };
   }
@@ -249,7 +250,8 @@ export class Jobs {
     this.retry = null;
     await this.pass;
     if (!abort) {
-      await Promise.all([...this.running.values()].map((run) => run.done));
+      // A run that failed has reported it (to onError or its statement); close() need not.
+      await Promise.allSettled([...this.running.values()].map((run) => run.done));
       return;
     }
     for (const run of this.running.values()) if (!run.committing) run.controller.abort(new Error('registry closing'));
@@ -473,15 +475,16 @@ export class Jobs {
         // The result was rejected (bad metrics, the model retired meanwhile) or its batch
         // failed. Either way the job fails, naming the cause: the result exists only in
         // memory, and running the trainer again could cost hours and, on a disk that
-        // keeps failing, would never end; the app decides whether to train again. The
-        // failed batch invalidated what this unit read, so the job is read afresh: a
-        // batch reported failed may have been applied, and then the job is completed.
+        // keeps failing, would never end; the app decides whether to train again. A
+        // failed batch (the epoch moved) is also reported to onError, as a store failure.
+        // It invalidated what this unit read, so the job is read afresh: a batch reported
+        // failed may have been applied, and then the job is completed and stays so.
         // Should this write fail too, the job stays `running` in the store without a run
         // here, and the worker's next pass runs it again (see pump).
-        // A batch that failed (not a refused registration) is a store failure the app
-        // should hear of, beside the job's own record.
-        if (this.queue.epoch !== epoch) this.onError(error);
-        await this.finishLocked(id, (latest) => ({ ...latest, status: 'failed', error: `result not recorded: ${describeError(error)}` }));
+        const storeFailed = this.queue.epoch !== epoch;
+        if (storeFailed) this.onError(error);
+        const why = `${storeFailed ? 'result not recorded' : 'result rejected'}: ${describeError(error)}`;
+        await this.finishLocked(id, (latest) => ({ ...latest, status: 'failed', error: why }));
       }
     }));
   }

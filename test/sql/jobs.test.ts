@@ -230,6 +230,25 @@ describe('inline train (no async)', () => {
     expect(await jobRow(d, ctx.jobId)).toMatchObject({ status: 'completed', progress: 100, version: 1 });
   });
 
+  it('close() waits for an inline train; when its trainer throws, the statement fails and close() does not', async () => {
+    const d = await db();
+    const gate = deferred();
+    const started = deferred();
+    d.registerTrainer('late', async () => {
+      started.resolve();
+      await gate.promise;
+      throw new Error('diverged');
+    });
+    const statement = d.query("CREATE MODEL m WITH (trainer = 'late')").then(() => null, (error: unknown) => error);
+    await started.promise;
+    const closing = d.close();
+    // Once the microtasks have run, close() is waiting for the run; then the trainer fails.
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.resolve();
+    await expect(closing).resolves.toBeUndefined();
+    expect(await statement).toMatchObject({ code: 'JOB_FAILED', message: expect.stringContaining('diverged') });
+  });
+
   it('rejects trainer combined with weights or metrics, and async without trainer, changing nothing', async () => {
     const d = await db();
     d.registerTrainer('t', () => ({ weights: weights(1) }));
