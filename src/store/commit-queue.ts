@@ -135,10 +135,7 @@ export class CommitQueue {
    * {@link ReadView.release} it, typically in a `finally`.
    */
   view(): ReadView {
-    // A failed publication is retried once no batch is in flight: a snapshot taken
-    // then holds exactly the committed batches.
-    if (this.published.snapshot === null && this.flushing === null) this.published = this.publish();
-    const published = this.published;
+    const published = this.latestPublished();
     published.users++;
     return new ReadView(this, published);
   }
@@ -200,7 +197,16 @@ export class CommitQueue {
   readLatest(sublevel: TextSublevel, key: string): string | undefined {
     const pending = this.overlay.get(sublevel)?.get(key);
     if (pending) return pending.value as string | undefined;
-    return this.readAt(this.published, sublevel, key);
+    return this.readAt(this.latestPublished(), sublevel, key);
+  }
+
+  /** The latest publication, retaken first if LevelDB refused its snapshot. */
+  private latestPublished(): Published {
+    // A failed publication is retried once no batch is in flight: a snapshot taken
+    // then holds exactly the committed batches. Writers reading the latest retry it
+    // too, so a worker that only writes heals as well as a reader does.
+    if (this.published.snapshot === null && this.flushing === null) this.published = this.publish();
+    return this.published;
   }
 
   /** Resolves once everything queued so far is durable (or failed). */

@@ -81,9 +81,10 @@ describe('fault injection: the Nth store step of a workload fails (SQLite I/O-er
       const results = await loop(kind, 'before');
       // The loop ran until N passed the workload's last step of this kind.
       expect(results.at(-1)!.fired).toBe(false);
+      // Every N up to the reference's count fired and was checked (the counts do not
+      // depend on timing: see fault.ts).
       expect(fired(results)).toHaveLength(reference.counts[kind]);
-      // Snapshots are not used by the store yet (the lead's snapshot reads add them).
-      if (kind !== 'snapshot') expect(fired(results).length).toBeGreaterThan(0);
+      expect(fired(results).length).toBeGreaterThan(0);
     });
   }
 
