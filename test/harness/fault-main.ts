@@ -23,7 +23,7 @@ try {
         onRun: (r) => {
           if (!r.fired) return;
           const outcome = r.absorbedAt !== undefined ? `absorbed during '${r.absorbedAt}', final state as the reference` : `${r.failedStep} -> ${r.side}`;
-          console.log(`${kind} #${r.plan.nth} (${mode}): ${outcome}${r.untyped.length ? ' [raw LEVEL_ error]' : ''}`);
+          console.log(`${kind} #${r.plan.nth} (${mode}): ${outcome}`);
         },
       });
       console.log(`${kind} (${mode}): ${results.filter((r) => r.fired).length} faults, all left the old or the new state (or were absorbed)`);

@@ -25,14 +25,6 @@ import { setRootFactoryForTests, type RootLevel } from '../../src/store/level.js
 import { workerSettled } from '../helpers/worker.js';
 import { FaultInjector, InjectedFault, faultyRootFactory, type FaultKind, type FaultMode, type FaultPlan } from './faulty-level.js';
 
-/**
- * TODO(lead): set to false once the typed-error branch (LEVEL_* translated into
- * ModelSqlError at the Database boundary) is merged. While true, a raw LevelDB-shaped
- * error (`code` starting with `LEVEL_`) is tolerated and counted in `untyped`, so the
- * report shows exactly where translation is still missing; when false it fails the run.
- */
-export const LEVEL_ERRORS_UNTRANSLATED = true;
-
 /** The trainer of the workload's train statements: deterministic, reports progress. */
 const trainer: Trainer = async ({ hyperparams, reportProgress }) => {
   reportProgress(50);
@@ -142,14 +134,6 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** True when `error` is what a store failure may surface as (see {@link LEVEL_ERRORS_UNTRANSLATED}). */
-function typedOrTolerated(error: unknown): 'typed' | 'untyped' | 'wrong' {
-  if (error instanceof ModelSqlError) return 'typed';
-  const code = (error as { code?: unknown } | null)?.code;
-  if (LEVEL_ERRORS_UNTRANSLATED && typeof code === 'string' && code.startsWith('LEVEL_')) return 'untyped';
-  return 'wrong';
-}
-
 /**
  * Which side of the failed step the registry was on; `job-failed`: the old state plus
  * the step's train job, failed with the injected error (a job whose result could not be
@@ -172,8 +156,6 @@ export interface FaultRunResult {
    * step during which the fault fired.
    */
   readonly absorbedAt?: string;
-  /** Errors that were raw LEVEL_* rather than ModelSqlError (tolerated while LEVEL_ERRORS_UNTRANSLATED). */
-  readonly untyped: string[];
 }
 
 /** A broken promise, with everything needed to reproduce it. */
@@ -242,15 +224,12 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 export async function faultRun(location: { path: string } | { memory: true }, plan: FaultPlan, reference: readonly StateDump[]): Promise<FaultRunResult> {
   const injector = new FaultInjector(null);
   setRootFactoryForTests(captureRoot(faultyRootFactory(injector)));
-  const untyped: string[] = [];
   const describe = `fault ${plan.kind} #${plan.nth} (${plan.mode})`;
   const check = (condition: boolean, message: string): void => {
     if (!condition) throw new FaultHarnessFailure(`${describe}: ${message}`);
   };
   const classify = (error: unknown, where: string): void => {
-    const verdict = typedOrTolerated(error);
-    if (verdict === 'untyped') untyped.push(`${where}: ${(error as Error).message}`);
-    check(verdict !== 'wrong', `${where} failed with a ${(error as Error)?.constructor?.name} that is not a ModelSqlError: ${String((error as Error)?.stack ?? error)}`);
+    check(error instanceof ModelSqlError, `${where} failed with a ${(error as Error)?.constructor?.name} that is not a ModelSqlError: ${String((error as Error)?.stack ?? error)}`);
   };
   try {
     let opened = await openWith(location);
@@ -282,7 +261,7 @@ export async function faultRun(location: { path: string } | { memory: true }, pl
     if (failure === null) {
       check(same(await dumpState(opened.db, root, injector), reference[WORKLOAD.length]), `the final state differs from the reference run${absorbedAt ? ` after a snapshot fault absorbed during '${absorbedAt}'` : ''}`);
       await opened.db.close();
-      return { plan, fired: absorbedAt !== undefined, absorbedAt, untyped };
+      return { plan, fired: absorbedAt !== undefined, absorbedAt };
     }
     const step = WORKLOAD[failure.at]!;
     check(injector.fired.length === 1, `'${step.name}' failed with ${String(failure.error)} but no fault was injected`);
@@ -309,7 +288,7 @@ export async function faultRun(location: { path: string } | { memory: true }, pl
     const settledSide = sideOf(reopened);
     check(settledSide === side, `reopen changed the state of ${where} from ${side} to ${settledSide}:\n${diff(reopened, before, after)}`);
     await opened.db.close();
-    return { plan, fired: true, failedStep: where, side: side!, untyped };
+    return { plan, fired: true, failedStep: where, side: side! };
   } finally {
     setRootFactoryForTests(null);
   }
