@@ -45,14 +45,13 @@ interface PendingValue {
 const CACHE_LIMIT = 50_000;
 
 /**
- * One published state: the snapshot of everything committed up to `generation`. When
+ * One published state: the snapshot of every batch committed before it was taken. When
  * LevelDB could not take the snapshot, `snapshot` is null and every read through it
  * fails with `error` until a later publication succeeds.
  */
 interface Published {
   readonly snapshot: AbstractSnapshot | null;
   readonly error: unknown;
-  readonly generation: number;
   /** Options for reads from this snapshot, built once (abstract-level clones options otherwise). */
   readonly readOptions: { readonly snapshot: AbstractSnapshot | undefined; readonly keyEncoding: 'utf8'; readonly valueEncoding: 'utf8' };
   /** Open views; the snapshot is closed when it is superseded and this drops to 0. */
@@ -112,8 +111,6 @@ export class CommitQueue {
   private flushing: Promise<void> | null = null;
   private failures = 0;
   private lastFailure: unknown = null;
-  /** Number of batches committed; every cache entry is as of the current one. */
-  private generation = 0;
   private published: Published;
 
   /**
@@ -135,10 +132,7 @@ export class CommitQueue {
    * {@link ReadView.release} it, typically in a `finally`.
    */
   view(): ReadView {
-    // A failed publication is retried once no batch is in flight: a snapshot taken
-    // then holds exactly the committed batches.
-    if (this.published.snapshot === null && this.flushing === null) this.published = this.publish();
-    const published = this.published;
+    const published = this.latestPublished();
     published.users++;
     return new ReadView(this, published);
   }
@@ -200,7 +194,16 @@ export class CommitQueue {
   readLatest(sublevel: TextSublevel, key: string): string | undefined {
     const pending = this.overlay.get(sublevel)?.get(key);
     if (pending) return pending.value as string | undefined;
-    return this.readAt(this.published, sublevel, key);
+    return this.readAt(this.latestPublished(), sublevel, key);
+  }
+
+  /** The latest publication, retaken first if LevelDB refused its snapshot. */
+  private latestPublished(): Published {
+    // A failed publication is retried once no batch is in flight: a snapshot taken
+    // then holds exactly the committed batches. Writers reading the latest retry it
+    // too, so a worker that only writes heals as well as a reader does.
+    if (this.published.snapshot === null && this.flushing === null) this.published = this.publish();
+    return this.published;
   }
 
   /** Resolves once everything queued so far is durable (or failed). */
@@ -252,7 +255,7 @@ export class CommitQueue {
     } catch (cause) {
       error = cause;
     }
-    return { snapshot, error, generation: this.generation, readOptions: { snapshot: snapshot ?? undefined, keyEncoding: 'utf8', valueEncoding: 'utf8' }, users: 0, superseded: false };
+    return { snapshot, error, readOptions: { snapshot: snapshot ?? undefined, keyEncoding: 'utf8', valueEncoding: 'utf8' }, users: 0, superseded: false };
   }
 
   /**
@@ -261,7 +264,6 @@ export class CommitQueue {
    */
   private supersede(): void {
     const old = this.published;
-    this.generation++;
     this.published = this.publish();
     old.superseded = true;
     if (old.users === 0) void old.snapshot?.close().catch(() => undefined);

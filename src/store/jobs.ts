@@ -3,6 +3,13 @@
  * trainer an app registered. A job's result becomes the model's next version in the
  * same atomic unit that marks the job completed, so a crash never leaves one without
  * the other. Terminal jobs never change; a cancelled job's late result is dropped.
+ *
+ * An inline train (the statement waits for it) stores nothing until it is done: its
+ * job record, already completed, and its version are one unit, so a failed statement
+ * leaves no trace. The worker's own failures (a read or write of the store failing)
+ * never leave a job in limbo: a pass over the queue that failed is retried with
+ * backoff, a job whose run this process lost is run again (as after a crash), and a
+ * result that could not be recorded fails its job with the cause.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -74,6 +81,10 @@ export interface Job {
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
+/** Delay before retrying a failed pass over the queue, doubling per failure up to the maximum. */
+const RETRY_FIRST_MS = 10;
+const RETRY_MAX_MS = 30_000;
+
 /** Job store and worker over one opened store. */
 export class Jobs {
   private readonly locks = new KeyedMutex();
@@ -88,6 +99,9 @@ export class Jobs {
   private stopped = false;
   /** The worker only runs once {@link start} has requeued what a crash left running. */
   private started = false;
+  /** Passes that failed in a row; a scheduled retry of the pass, if any. */
+  private failedPasses = 0;
+  private retry: { timer: NodeJS.Timeout; fired: Promise<void> } | null = null;
 
   constructor(
     private readonly level: Level,
@@ -122,23 +136,65 @@ export class Jobs {
 
   /** Queues a train job for `model` of `tenant` (null: global); returns at once. */
   async enqueueTrain(model: string, spec: TrainSpec, tenant: string | null): Promise<Job> {
-    const job = await this.newJob(model, spec, 'queued', tenant);
-    this.wake();
-    return job;
+    try {
+      return await this.newJob(model, spec, 'queued', tenant);
+    } finally {
+      // Also when the write failed: a batch reported failed may have been applied, and
+      // then its job must run now, not wait for an unrelated wake or the next open.
+      this.wake();
+    }
   }
 
-  /** Runs a train job inline and returns the version it produced (JOB_FAILED if the trainer threw). */
+  /**
+   * Runs a train job inline and returns the version it produced. Nothing is stored
+   * until the trainer returned: then the job record (completed) and the version commit
+   * as one unit. So the job appears in `get`/`list` only once it has completed, it
+   * cannot be cancelled (the caller owns it; its progress goes to `onProgress`), and a
+   * failure leaves nothing: a throwing trainer or metrics that are not JSON are
+   * JOB_FAILED; a registration the registry refuses (the model retired meanwhile) or a
+   * store failure is rethrown as it is, as for any CREATE MODEL.
+   */
   async runInline(model: string, spec: TrainSpec, tenant: string | null, onProgress?: (percent: number) => void): Promise<{ job: Job; version: RegisteredVersion }> {
     const trainer = this.trainers.get(spec.trainer);
     if (!trainer) throw this.unknownTrainer(spec.trainer);
-    const job = await this.newJob(model, spec, 'running', tenant);
-    await this.execute(job.id, trainer, onProgress);
-    const finished = toJob(this.require(job.id, tenant));
-    if (finished.status !== 'completed' || finished.version === null) {
-      throw new ModelSqlError('JOB_FAILED', `train job ${job.id} for model '${model}' ${finished.status}: ${finished.error ?? 'no result'}`, { jobId: job.id, model });
-    }
-    const version = await this.registry.withTenant(tenant).getVersion(model, finished.version);
-    return { job: finished, version: { model, version: version.version, active: version.active, sha256: version.sha256 } };
+    const id = this.freshId();
+    const createdAt = this.nextCreatedAt();
+    const job: JobRecord = {
+      id, kind: 'train', target: model, status: 'running', progress: 0, createdAt,
+      startedAt: createdAt, finishedAt: null, error: null,
+      spec: toJsonText(spec, 'job spec'), metrics: null, version: null, tenant,
+    };
+    const failed = (why: string): ModelSqlError =>
+      new ModelSqlError('JOB_FAILED', `train job ${id} for model '${model}' failed: ${why}`, { jobId: id, model });
+    const controller = new AbortController();
+    let finished: JobRecord | null = null;
+    let registered: RegisteredVersion | null = null;
+    const done = (async () => {
+      const outcome = await this.invoke(job, spec, trainer, controller, (percent) => onProgress?.(percent));
+      if (outcome.kind === 'threw') throw failed(describeError(outcome.error));
+      if (this.abandoned(controller)) throw failed('the registry closed before the result was recorded');
+      const result = outcome.result;
+      await this.commit(id, async () => {
+        let metricsText: string | null;
+        try {
+          metricsText = metricsOf(result);
+        } catch (error) {
+          throw failed(`result rejected: ${describeError(error)}`);
+        }
+        registered = await this.registry.withTenant(tenant).registerVersion(model, this.registration(spec, result), {
+          jobId: id,
+          base: spec.base,
+          extraOps: (version) => {
+            finished = { ...job, status: 'completed', progress: 100, finishedAt: Date.now(), metrics: metricsText, version };
+            return [this.jobOp(finished)];
+          },
+        });
+      });
+    })().finally(() => this.running.delete(id));
+    // stop() waits for runs; this one's failure is the statement's, not close()'s.
+    this.running.set(id, { controller, done: done.catch(() => undefined) });
+    await done;
+    return { job: toJob(finished!), version: registered! };
   }
 
   /**
@@ -190,9 +246,12 @@ export class Jobs {
    */
   async stop(abort = false): Promise<void> {
     this.stopped = true;
+    if (this.retry) clearTimeout(this.retry.timer);
+    this.retry = null;
     await this.pass;
     if (!abort) {
-      await Promise.all([...this.running.values()].map((run) => run.done));
+      // A run that failed has reported it (to onError or its statement); close() need not.
+      await Promise.allSettled([...this.running.values()].map((run) => run.done));
       return;
     }
     for (const run of this.running.values()) if (!run.committing) run.controller.abort(new Error('registry closing'));
@@ -219,10 +278,8 @@ export class Jobs {
     // The spec wraps JSON the app gave: hyperparams one level down, registration.config two.
     const specText = toJsonText(spec, 'job spec', MAX_JSON_DEPTH + 2);
     const epoch = this.queue.epoch;
-    // Strictly increasing creation times keep the queue first-in, first-out.
-    const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
-    let id = randomBytes(16).toString('hex');
-    while ((await this.queue.readLatest(this.level.jobs, jobKey(id))) !== undefined) id = randomBytes(16).toString('hex');
+    const createdAt = this.nextCreatedAt();
+    const id = this.freshId();
     const job: JobRecord = {
       id, kind: 'train', target: model, status, progress: 0, createdAt,
       startedAt: status === 'running' ? createdAt : null, finishedAt: null, error: null,
@@ -230,6 +287,18 @@ export class Jobs {
     };
     await this.queue.submit([this.jobOp(job), { type: 'put', sublevel: this.level.jobQueue, key: jobQueueKey(createdAt, id), value: id }], epoch);
     return toJob(job);
+  }
+
+  /** Strictly increasing creation times keep the queue first-in, first-out. */
+  private nextCreatedAt(): number {
+    return (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
+  }
+
+  /** A job id no stored job and no run in progress (an inline one is not stored yet) has. */
+  private freshId(): string {
+    let id = randomBytes(16).toString('hex');
+    while (this.running.has(id) || this.queue.readLatest(this.level.jobs, jobKey(id)) !== undefined) id = randomBytes(16).toString('hex');
+    return id;
   }
 
   private wake(): void {
@@ -244,7 +313,15 @@ export class Jobs {
     this.pumping = true;
     this.pass = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => (this.stopped ? undefined : this.pump()))
-      .catch(this.onError) // e.g. a corrupt job record: reported, and the next wake retries
+      .then(
+        () => void (this.failedPasses = 0),
+        (error: unknown) => {
+          // A read of the queue failed (an I/O error, a corrupt record): reported, and the
+          // pass is retried later, so a queued job never waits for an unrelated wake.
+          this.onError(error);
+          this.retryLater();
+        },
+      )
       .finally(() => {
         this.pumping = false;
         if (this.wokenWhilePumping) {
@@ -254,13 +331,47 @@ export class Jobs {
       });
   }
 
-  /** Starts queued jobs, oldest first, up to `concurrency` at a time. */
+  /** Schedules a wake after a failed pass, backing off while the failures go on. */
+  private retryLater(): void {
+    if (this.stopped || this.retry) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.failedPasses++);
+    let timer!: NodeJS.Timeout;
+    const fired = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.retry = null;
+        this.wake();
+        resolve();
+      }, delay);
+    });
+    timer.unref(); // a pending retry must not keep the process alive
+    this.retry = { timer, fired };
+  }
+
+  /**
+   * @internal for tests and harnesses: resolves once the worker is idle (no pass
+   * pending or running, no run in progress, no retry scheduled), so what they count or
+   * compare next does not race background work.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      if (this.pumping) await this.pass;
+      else if (this.running.size > 0) await Promise.allSettled([...this.running.values()].map((run) => run.done));
+      else if (this.retry && !this.stopped) await this.retry.fired;
+      else return;
+    }
+  }
+
+  /**
+   * Starts queued jobs, oldest first, up to `concurrency` at a time. A job stored as
+   * `running` that this process is not running lost its run (a start or outcome write
+   * that failed after all its other effects): it is run again, as after a crash.
+   */
   private async pump(): Promise<void> {
     for await (const id of this.queuedIds()) {
       if (this.stopped || this.running.size >= this.concurrency) return;
       if (this.running.has(id)) continue;
       const job = await this.require(id);
-      if (job.status !== 'queued') continue;
+      if (!this.runnable(job)) continue;
       const spec = decodeJsonText(job.spec, NS.jobs, id) as TrainSpec;
       const trainer = this.trainers.get(spec.trainer);
       if (!trainer) {
@@ -270,7 +381,7 @@ export class Jobs {
       const started = await this.locks.run(id, async () => {
         const epoch = this.queue.epoch;
         const current = await this.require(id);
-        if (current.status !== 'queued') return false;
+        if (!this.runnable(current)) return false;
         await this.queue.submit([this.jobOp({ ...current, status: 'running', startedAt: Date.now(), progress: 0 })], epoch);
         return true;
       });
@@ -278,22 +389,60 @@ export class Jobs {
     }
   }
 
-  private execute(id: string, trainer: Trainer, onProgress?: (percent: number) => void): Promise<void> {
+  /** Queued, or a run this process lost (see {@link pump}). */
+  private runnable(job: JobRecord): boolean {
+    return job.status === 'queued' || (job.status === 'running' && !this.running.has(job.id));
+  }
+
+  private execute(id: string, trainer: Trainer): Promise<void> {
     const controller = new AbortController();
-    const done = this.train(id, trainer, controller, onProgress).finally(() => this.running.delete(id));
+    const done = this.train(id, trainer, controller).finally(() => this.running.delete(id));
     this.running.set(id, { controller, done });
     return done;
   }
 
-  private async train(id: string, trainer: Trainer, controller: AbortController, onProgress?: (percent: number) => void): Promise<void> {
-    const job = await this.require(id);
-    const spec = decodeJsonText(job.spec, NS.jobs, id) as TrainSpec;
-    let persisted = 0;
+  /**
+   * Calls the trainer of `job`. Progress goes to `onProgress` after it is checked;
+   * a throwing trainer (or one returning no object) is an outcome, not an exception.
+   */
+  private async invoke(
+    job: JobRecord,
+    spec: TrainSpec,
+    trainer: Trainer,
+    controller: AbortController,
+    onProgress: (percent: number) => void,
+  ): Promise<{ kind: 'returned'; result: TrainerResult } | { kind: 'threw'; error: unknown }> {
     const reportProgress = (percent: number): void => {
       if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
         throw invalidArgument(`progress must be a number from 0 to 100, got ${describeValue(percent)}`);
       }
-      onProgress?.(percent);
+      onProgress(percent);
+    };
+    try {
+      const result = await trainer({ jobId: job.id, model: job.target, tenant: job.tenant, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
+      if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
+      return { kind: 'returned', result };
+    } catch (error) {
+      return { kind: 'threw', error };
+    }
+  }
+
+  /** The version a trainer's result registers. */
+  private registration(spec: TrainSpec, result: TrainerResult): RegisterVersionInput {
+    return {
+      ...spec.registration,
+      weights: result.weights ?? null,
+      artifact: result.artifact ?? spec.registration.artifact ?? null,
+      metrics: result.metrics ?? null,
+      hyperparams: result.hyperparams ?? spec.hyperparams,
+    };
+  }
+
+  private async train(id: string, trainer: Trainer, controller: AbortController): Promise<void> {
+    const job = await this.require(id);
+    const spec = decodeJsonText(job.spec, NS.jobs, id) as TrainSpec;
+    let persisted = 0;
+    const persistProgress = (percent: number): void => {
       if (this.abandoned(controller)) return;
       const whole = Math.floor(percent);
       if (whole <= persisted) return;
@@ -301,38 +450,43 @@ export class Jobs {
       // Progress is advisory: a failed write must not fail the training.
       void this.update(id, (current) => (current.status === 'running' ? { ...current, progress: Math.max(current.progress, whole) } : undefined)).catch(this.onError);
     };
-    let result: TrainerResult;
-    try {
-      result = await trainer({ jobId: id, model: job.target, tenant: job.tenant, hyperparams: spec.hyperparams, signal: controller.signal, reportProgress });
-      if (typeof result !== 'object' || result === null) throw new Error('trainer returned no result object');
-    } catch (error) {
-      // Aborted by close({ abortJobs }): leave it running so the next open requeues it.
-      if (this.abandoned(controller)) return;
-      await this.commit(id, () => this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(error) })));
+    const outcome = await this.invoke(job, spec, trainer, controller, persistProgress);
+    // Aborted by close({ abortJobs }): leave it running so the next open requeues it;
+    // a late result of such a run is dropped.
+    if (this.abandoned(controller)) return;
+    if (outcome.kind === 'threw') {
+      await this.commit(id, () => this.finish(id, (current) => ({ ...current, status: 'failed', error: describeError(outcome.error) })));
       return;
     }
-    if (this.abandoned(controller)) return; // a late result of a run cut off by close
+    const result = outcome.result;
     await this.commit(id, () => this.locks.run(id, async () => {
-      const epoch = this.queue.epoch;
       const current = await this.require(id);
       if (current.status !== 'running') return; // cancelled meanwhile: the late result is discarded
+      const epoch = this.queue.epoch;
       try {
-        const metricsText = result.metrics === undefined || result.metrics === null ? null : toJsonText(result.metrics, 'trainer metrics');
-        await this.registry.withTenant(job.tenant).registerVersion(
-          job.target,
-          { ...spec.registration, weights: result.weights ?? null, artifact: result.artifact ?? spec.registration.artifact ?? null, metrics: result.metrics ?? null, hyperparams: result.hyperparams ?? spec.hyperparams },
-          {
-            jobId: id,
-            base: spec.base,
-            extraOps: (version) => [
-              this.jobOp({ ...current, status: 'completed', progress: 100, finishedAt: Date.now(), metrics: metricsText, version }),
-              this.unqueueOp(current),
-            ],
-          },
-        );
+        const metricsText = metricsOf(result);
+        await this.registry.withTenant(job.tenant).registerVersion(job.target, this.registration(spec, result), {
+          jobId: id,
+          base: spec.base,
+          extraOps: (version) => [
+            this.jobOp({ ...current, status: 'completed', progress: 100, finishedAt: Date.now(), metrics: metricsText, version }),
+            this.unqueueOp(current),
+          ],
+        });
       } catch (error) {
-        const failed: JobRecord = { ...current, status: 'failed', finishedAt: Date.now(), error: `result rejected: ${describeError(error)}` };
-        await this.queue.submit([this.jobOp(failed), this.unqueueOp(current)], epoch);
+        // The result was rejected (bad metrics, the model retired meanwhile) or its batch
+        // failed. Either way the job fails, naming the cause: the result exists only in
+        // memory, and running the trainer again could cost hours and, on a disk that
+        // keeps failing, would never end; the app decides whether to train again. A
+        // failed batch (the epoch moved) is also reported to onError, as a store failure.
+        // It invalidated what this unit read, so the job is read afresh: a batch reported
+        // failed may have been applied, and then the job is completed and stays so.
+        // Should this write fail too, the job stays `running` in the store without a run
+        // here, and the worker's next pass runs it again (see pump).
+        const storeFailed = this.queue.epoch !== epoch;
+        if (storeFailed) this.onError(error);
+        const why = `${storeFailed ? 'result not recorded' : 'result rejected'}: ${describeError(error)}`;
+        await this.finishLocked(id, (latest) => ({ ...latest, status: 'failed', error: why }));
       }
     }));
   }
@@ -348,12 +502,15 @@ export class Jobs {
 
   /** Moves a non-terminal job to a terminal status (no-op if it already is terminal). */
   private finish(id: string, change: (job: JobRecord) => JobRecord): Promise<void> {
-    return this.locks.run(id, async () => {
-      const epoch = this.queue.epoch;
-      const current = await this.require(id);
-      if (isTerminal(current.status)) return;
-      await this.queue.submit([this.jobOp({ ...change(current), finishedAt: Date.now() }), this.unqueueOp(current)], epoch);
-    });
+    return this.locks.run(id, () => this.finishLocked(id, change));
+  }
+
+  /** {@link finish} for a caller already holding the job's lock. */
+  private async finishLocked(id: string, change: (job: JobRecord) => JobRecord): Promise<void> {
+    const epoch = this.queue.epoch;
+    const current = await this.require(id);
+    if (isTerminal(current.status)) return;
+    await this.queue.submit([this.jobOp({ ...change(current), finishedAt: Date.now() }), this.unqueueOp(current)], epoch);
   }
 
   /**
@@ -401,6 +558,11 @@ export class Jobs {
   private unqueueOp(job: JobRecord): WriteOp {
     return { type: 'del', sublevel: this.level.jobQueue, key: jobQueueKey(job.createdAt, job.id) };
   }
+}
+
+/** A trainer's metrics as stored JSON text (INVALID_ARGUMENT when they are not JSON). */
+function metricsOf(result: TrainerResult): string | null {
+  return result.metrics === undefined || result.metrics === null ? null : toJsonText(result.metrics, 'trainer metrics');
 }
 
 function describeError(error: unknown): string {

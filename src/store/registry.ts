@@ -598,13 +598,11 @@ export class Registry {
       const name = parseModelKey(key)!.name;
       const record = this.readRecord(name, key, current, version, view);
       if (!record.archived && !record.retired && record.schemaHash !== null) return true;
-      // Archived or retired since the index was read (its entry is gone now), or damage (it is not).
+      // The index and the records are read from one snapshot, where the index holds
+      // exactly the eligible versions: an entry of any other is damage.
       const entry = { modelKey: key, version, createdAt: record.createdAt };
-      if (record.schemaHash !== null && (await index.hasEntry(entry, record.schemaHash))) {
-        throw corruption(NS.fingerprints, schemaEntryKey(entry, record.schemaHash), `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : 'archived'}`);
-      }
-      return false;
-    });
+      throw corruption(NS.fingerprints, record.schemaHash === null ? `…:${key}:${version}` : schemaEntryKey(entry, record.schemaHash), `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : record.archived ? 'archived' : 'without a schema'}`);
+    }, { snapshot: view.snapshot });
     if (outcome.mode === 'cold_start') return { mode: 'cold_start', model: null, version: null, distance: null };
     const name = parseModelKey(outcome.modelKey)!.name;
     return outcome.mode === 'warm_load'

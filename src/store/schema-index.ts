@@ -33,6 +33,7 @@
 
 import { ModelSqlError, corruption, invalidArgument } from '../errors.js';
 import { sealJson, unsealJson } from './checksum.js';
+import type { AbstractSnapshot } from 'abstract-level';
 import type { WriteOp } from './commit-queue.js';
 import {
   FIELD_KINDS,
@@ -181,6 +182,11 @@ function parseEntryKey(key: string): { modelKey: string; version: number; tail: 
   return { modelKey: `${scope}:${name}`, version: Number(version), tail: `${createdAt}:${name}:${version}` };
 }
 
+/** Where a lookup reads: `{ snapshot }` of the caller's read view, or `{}` for the latest state. */
+export interface SnapshotRead {
+  readonly snapshot?: AbstractSnapshot;
+}
+
 /** Maintains and queries the schema index of one store. */
 export class SchemaIndex {
   private readonly scanLimit: number;
@@ -221,11 +227,6 @@ export class SchemaIndex {
     }));
   }
 
-  /** Whether the committed index holds this version's entry (tells a stale read from damage). */
-  async hasEntry(entry: IndexedVersion, hash: string): Promise<boolean> {
-    return (await this.level.fingerprints.get(schemaEntryKey(entry, hash))) !== undefined;
-  }
-
   /**
    * Ops that take a version out of lookups (archived, retired). Only its entry goes:
    * the postings belong to the schema, which other versions may still have.
@@ -244,29 +245,33 @@ export class SchemaIndex {
    *   for a tenant session, `['']` for a global one
    * @param accept decides whether a version may be returned (retired, shadowed, ...); it
    *   is only asked about versions that would otherwise win
+   * @param at the snapshot to read: the registry passes its read view's, the one
+   *   `accept` reads records from, so the index and the records always agree (index
+   *   tests leave it out and read the latest state)
    */
   async lookup(
     fp: Fingerprint,
     scopes: readonly string[],
     accept: (modelKey: string, version: number) => boolean | Promise<boolean>,
+    at: SnapshotRead = {},
   ): Promise<LookupOutcome> {
     for (const scope of scopes) {
-      for await (const key of this.level.fingerprints.keys({ ...entryRange(scope, fp.hash), reverse: true })) {
+      for await (const key of this.level.fingerprints.keys({ ...entryRange(scope, fp.hash), reverse: true, ...at })) {
         const { modelKey, version } = parseEntryKey(key);
         if (await accept(modelKey, version)) return { mode: 'warm_load', modelKey, version, distance: 0 };
       }
     }
 
     let best: Best | null = null;
-    for (const candidate of await this.candidates(fp, scopes)) {
+    for (const candidate of await this.candidates(fp, scopes, at)) {
       // Sorted by bound: once a bound is worse than the best, so is everything after it.
       if (candidate.bound > (best?.distance ?? WARM_START_THRESHOLD)) break;
       let shared: Promise<readonly string[]> | undefined;
       candidateLoop: for (const s of candidate.scopes) {
-        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(scopes[s]!, candidate.hash), reverse: true })) {
+        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(scopes[s]!, candidate.hash), reverse: true, ...at })) {
           const { recordCount, stats } = decodeEntry(key, value);
           // Stats only count when both sides have records; only then are the shared names needed.
-          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate, scopes)) : [];
+          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate, scopes, at)) : [];
           const fields = names.map((name): FieldStats => stats.get(name) ?? { name, nullRate: null, cardinality: null });
           const distance = combineDistance(candidate.jaccard, statsSimilarity(fp, { recordCount, fields }));
           const { modelKey, version, tail } = parseEntryKey(key);
@@ -288,8 +293,8 @@ export class SchemaIndex {
    * best bound first. A hash's postings are the same in every scope that has it, so
    * each scope is searched on its own ({@link scopeCandidates}) and the answers merged.
    */
-  private async candidates(fp: Fingerprint, scopes: readonly string[]): Promise<Candidate[]> {
-    const perScope = await Promise.all(scopes.map((scope) => this.scopeCandidates(fp, scope)));
+  private async candidates(fp: Fingerprint, scopes: readonly string[], at: SnapshotRead): Promise<Candidate[]> {
+    const perScope = await Promise.all(scopes.map((scope) => this.scopeCandidates(fp, scope, at)));
     const byHash = new Map<string, Candidate>();
     perScope.forEach((found, s) => {
       for (const candidate of found) {
@@ -311,7 +316,7 @@ export class SchemaIndex {
    * could still qualify, with point reads. Keeps those whose Jaccard index can reach
    * the threshold (`scopes` is left empty for the caller to fill).
    */
-  private async scopeCandidates(fp: Fingerprint, scope: string): Promise<Candidate[]> {
+  private async scopeCandidates(fp: Fingerprint, scope: string, at: SnapshotRead): Promise<Candidate[]> {
     const size = fp.fields.length;
     const low = Math.max(1, Math.ceil(MIN_JACCARD * size - SIZE_EPSILON));
     const high = Math.min(MAX_SCHEMA_FIELDS, Math.floor(size / MIN_JACCARD + SIZE_EPSILON));
@@ -320,7 +325,7 @@ export class SchemaIndex {
     const read = async (index: number, limit: number): Promise<string[] | null> => {
       const prefix = prefixes[index]!;
       const range = { gte: `${prefix}${pad(low, SIZE_DIGITS)}:`, lt: `${prefix}${pad(high, SIZE_DIGITS)};` };
-      const keys = await this.level.schemaTokens.keys({ ...range, limit: limit + 1 }).all();
+      const keys = await this.level.schemaTokens.keys({ ...range, limit: limit + 1, ...at }).all();
       return keys.length > limit ? null : keys;
     };
     let limit = this.scanLimit;
@@ -356,6 +361,7 @@ export class SchemaIndex {
       });
       const found = await this.level.schemaTokens.hasMany(
         open.flatMap(([hash, hit]) => heavy.map((i) => postingKey(scope, fp.fields[i]!.name, fp.fields[i]!.kind, hit.size, hash))),
+        at,
       );
       open.forEach(([, hit], n) => heavy.forEach((i, h) => found[n * heavy.length + h] && hit.matched.push(i)));
     }
@@ -374,7 +380,7 @@ export class SchemaIndex {
    * found by asking for its other possible postings (in a scope that has the schema).
    * Needed only when stats count.
    */
-  private async sharedNames(fp: Fingerprint, candidate: Candidate, scopes: readonly string[]): Promise<readonly string[]> {
+  private async sharedNames(fp: Fingerprint, candidate: Candidate, scopes: readonly string[], at: SnapshotRead): Promise<readonly string[]> {
     const matched = new Set(candidate.matched);
     const names = fp.fields.filter((_, i) => matched.has(i)).map((f) => f.name);
     const unmatched = fp.fields.filter((_, i) => !matched.has(i));
@@ -384,7 +390,7 @@ export class SchemaIndex {
     const probes = unmatched.flatMap((f) =>
       FIELD_KINDS.filter((kind) => kind !== f.kind).map((kind) => ({ name: f.name, key: postingKey(scope, f.name, kind, candidate.size, candidate.hash) })),
     );
-    const found = await this.level.schemaTokens.hasMany(probes.map((p) => p.key));
+    const found = await this.level.schemaTokens.hasMany(probes.map((p) => p.key), at);
     return names.concat(probes.filter((_, i) => found[i]).map((p) => p.name));
   }
 }

@@ -20,9 +20,13 @@ try {
   for (const kind of FAULT_KINDS) {
     for (const mode of kind === 'write' ? (['before', 'after'] as const) : (['before'] as const)) {
       const results = await faultLoop(location, kind, mode, reference.dumps, {
-        onRun: (r) => r.fired && console.log(`${kind} #${r.plan.nth} (${mode}): ${r.failedStep} -> ${r.side}${r.untyped.length ? ' [raw LEVEL_ error]' : ''}`),
+        onRun: (r) => {
+          if (!r.fired) return;
+          const outcome = r.absorbedAt !== undefined ? `absorbed during '${r.absorbedAt}', final state as the reference` : `${r.failedStep} -> ${r.side}`;
+          console.log(`${kind} #${r.plan.nth} (${mode}): ${outcome}`);
+        },
       });
-      console.log(`${kind} (${mode}): ${results.filter((r) => r.fired).length} faults, all left the old or the new state`);
+      console.log(`${kind} (${mode}): ${results.filter((r) => r.fired).length} faults, all left the old or the new state (or were absorbed)`);
     }
   }
 } catch (error) {

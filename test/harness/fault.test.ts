@@ -52,21 +52,14 @@ describe('fault injection: the injector reaches every kind of store step', () =>
 
 describe('fault injection: the Nth store step of a workload fails (SQLite I/O-error loop)', () => {
   let reference: { dumps: StateDump[]; counts: Record<FaultKind, number> };
-  const untyped = new Set<string>();
 
   const loop = async (kind: FaultKind, mode: FaultMode, location = memory, maxN?: number) => {
     reference ??= await referenceRun({ memory: true });
     const results = await faultLoop(location, kind, mode, reference.dumps, { maxN });
-    for (const result of results) for (const where of result.untyped) untyped.add(where.replace(/#\d+/, '#N'));
     return results;
   };
 
   const fired = (results: readonly FaultRunResult[]) => results.filter((r) => r.fired);
-
-  afterAll(() => {
-    // TODO(lead): with LEVEL_ERRORS_UNTRANSLATED = false these fail the loop instead.
-    if (untyped.size > 0) console.log(`fault injection: ${untyped.size} places surface raw LEVEL_* errors:\n  ${[...untyped].join('\n  ')}`);
-  });
 
   it('the workload exercises reads, writes and iterators', async () => {
     reference ??= await referenceRun({ memory: true });
@@ -81,9 +74,10 @@ describe('fault injection: the Nth store step of a workload fails (SQLite I/O-er
       const results = await loop(kind, 'before');
       // The loop ran until N passed the workload's last step of this kind.
       expect(results.at(-1)!.fired).toBe(false);
+      // Every N up to the reference's count fired and was checked (the counts do not
+      // depend on timing: see fault.ts).
       expect(fired(results)).toHaveLength(reference.counts[kind]);
-      // Snapshots are not used by the store yet (the lead's snapshot reads add them).
-      if (kind !== 'snapshot') expect(fired(results).length).toBeGreaterThan(0);
+      expect(fired(results).length).toBeGreaterThan(0);
     });
   }
 

@@ -8,6 +8,7 @@
  * iterators and snapshots on the root, so every call of every namespace passes through
  * here. Options (a `snapshot`, `sync`, ranges) are passed on untouched.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import type { LevelLocation, RootLevel } from '../../src/store/level.js';
@@ -43,8 +44,11 @@ export class FaultInjector {
   readonly counts: Record<FaultKind, number> = { read: 0, write: 0, iterator: 0, snapshot: 0 };
   /** Faults that fired, in order. */
   readonly fired: InjectedFault[] = [];
-  /** While paused, steps are neither counted nor failed (state dumps of the harness itself). */
-  paused = false;
+  /**
+   * Marks the async context of {@link unobserved} work: only its own steps go uncounted,
+   * so background work of the store running meanwhile is still counted (and failed).
+   */
+  private readonly unobservedContext = new AsyncLocalStorage<true>();
 
   constructor(public plan: FaultPlan | null = null) {}
 
@@ -56,7 +60,7 @@ export class FaultInjector {
 
   /** Counts one step; returns the fault to throw (before or after doing it), if this is the planned one. */
   step(kind: FaultKind, step: string): { fault: InjectedFault; mode: FaultMode } | null {
-    if (this.paused) return null;
+    if (this.unobservedContext.getStore()) return null;
     const n = ++this.counts[kind];
     const plan = this.plan;
     if (plan === null || plan.kind !== kind || plan.nth !== n) return null;
@@ -65,15 +69,12 @@ export class FaultInjector {
     return { fault, mode: kind === 'write' ? plan.mode : 'before' };
   }
 
-  /** Runs `work` with counting and faults off. */
-  async unobserved<T>(work: () => Promise<T>): Promise<T> {
-    const was = this.paused;
-    this.paused = true;
-    try {
-      return await work();
-    } finally {
-      this.paused = was;
-    }
+  /**
+   * Runs `work` with counting and faults off for the steps it makes itself (its async
+   * context), not for steps of other work that happen to run meanwhile.
+   */
+  unobserved<T>(work: () => Promise<T>): Promise<T> {
+    return this.unobservedContext.run(true, work);
   }
 }
 

@@ -202,18 +202,51 @@ describe('inline train (no async)', () => {
     await expectFailsUnchanged(d, () => d.query("CREATE MODEL m WITH (trainer = 'svm')"), 'INVALID_ARGUMENT', /'svm'/);
   });
 
-  it('a throwing trainer inline is JOB_FAILED with its message; no version appears', async () => {
+  it('a throwing trainer inline is JOB_FAILED with its message and leaves nothing: no version, no job', async () => {
     const d = await db();
     await d.query('CREATE MODEL m WITH (weights = $1)', [weights(1)]);
     d.registerTrainer('broken', async () => {
       throw new Error('out of memory on GPU 0');
     });
-    const before = await registryState(d);
-    const error = await expectError(d.query("CREATE MODEL m WITH (trainer = 'broken')"), 'JOB_FAILED', /out of memory on GPU 0/);
+    const error = await expectFailsUnchanged(d, () => d.query("CREATE MODEL m WITH (trainer = 'broken')"), 'JOB_FAILED', /out of memory on GPU 0/);
+    // The id the trainer saw, for the app's logs; no job of that id was ever stored.
     expect(error.jobId).toMatch(JOB_ID);
-    expect(await registryState(d)).toEqual(before);
-    expect(await jobRow(d, error.jobId!)).toMatchObject({ status: 'failed', version: null });
-    expect((await jobRow(d, error.jobId!)).error).toContain('out of memory on GPU 0');
+    await expectError(d.jobs.get(error.jobId!), 'UNKNOWN_JOB');
+  });
+
+  it('an inline job is not listed while it runs (its progress goes to the caller) and appears once it completed', async () => {
+    const d = await db();
+    const gated = gatedTrainer();
+    d.registerTrainer('t', gated.trainer);
+    const statement = d.query("CREATE MODEL m WITH (trainer = 't')");
+    const ctx = await gated.started;
+    expect((await d.query('SELECT * FROM ML_JOBS')).rows).toEqual([]);
+    await expectError(d.jobs.get(ctx.jobId), 'UNKNOWN_JOB');
+    // It belongs to the statement: CANCEL JOB does not reach it.
+    await expectError(d.query('CANCEL JOB $1', [ctx.jobId]), 'UNKNOWN_JOB');
+    gated.release();
+    const row = one(await statement);
+    expect(row.job_id).toBe(ctx.jobId);
+    expect(await jobRow(d, ctx.jobId)).toMatchObject({ status: 'completed', progress: 100, version: 1 });
+  });
+
+  it('close() waits for an inline train; when its trainer throws, the statement fails and close() does not', async () => {
+    const d = await db();
+    const gate = deferred();
+    const started = deferred();
+    d.registerTrainer('late', async () => {
+      started.resolve();
+      await gate.promise;
+      throw new Error('diverged');
+    });
+    const statement = d.query("CREATE MODEL m WITH (trainer = 'late')").then(() => null, (error: unknown) => error);
+    await started.promise;
+    const closing = d.close();
+    // Once the microtasks have run, close() is waiting for the run; then the trainer fails.
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.resolve();
+    await expect(closing).resolves.toBeUndefined();
+    expect(await statement).toMatchObject({ code: 'JOB_FAILED', message: expect.stringContaining('diverged') });
   });
 
   it('rejects trainer combined with weights or metrics, and async without trainer, changing nothing', async () => {

@@ -162,3 +162,36 @@ describe('superseded read snapshots are closed', () => {
     expect(live).toBe(1);
   });
 });
+
+/**
+ * LOOKUP reads the schema index and the version records: both through one snapshot, or
+ * a version registered, archived or unarchived meanwhile looks like damage or an
+ * unknown version. (In memory every read resolves at once and the window never opens;
+ * on disk it did, hundreds of times in this run.)
+ */
+describe('LOOKUP reads the index and the records from one snapshot', () => {
+  it('on disk: registrations and archive toggles under three LOOKUP loops, no error', async () => {
+    const db = resources.track(await open({ path: await resources.dir() }));
+    const errors: string[] = [];
+    const schema = 'SCHEMA (a name, b name, c name, d name)';
+    await db.query(`CREATE MODEL m WITH (artifact = 'a') ${schema}`);
+    await db.query(`CREATE MODEL x WITH (artifact = 'a') ${schema}`);
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < 300; i++) await db.query(`CREATE MODEL m WITH (artifact = 'a') ${schema}`);
+    })();
+    const toggler = (async () => {
+      for (let n = 0; n < 300; n++) await db.query(n % 2 ? 'UNARCHIVE MODEL x VERSION 1' : 'ARCHIVE MODEL x VERSION 1');
+    })();
+    const readers = ['(a name, b name, c name, d name)', '(a name, b name, c name, d name, e name)', '(a name, b name, c name, e name)'].map(async (fields) => {
+      while (!stop) {
+        await turn();
+        await db.query(`LOOKUP MODEL FOR SCHEMA ${fields}`).catch((error: Error & { code?: string }) => errors.push(`${error.code}: ${error.message}`));
+      }
+    });
+    await Promise.all([writer, toggler]);
+    stop = true;
+    await Promise.all(readers);
+    expect([...new Set(errors)]).toEqual([]);
+  });
+});

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { memoryRegistry } from '../helpers/store.js';
+import { openLevel, setRootFactoryForTests } from '../../src/store/level.js';
+import { FaultInjector, faultyRootFactory } from '../harness/faulty-level.js';
+import { memoryRegistry, registryOver } from '../helpers/store.js';
 
 const weights = new Uint8Array([1, 2, 3]);
 
@@ -70,5 +72,53 @@ describe('read views', () => {
     expect(held.get(level.models, 'k')).toBeUndefined();
     expect(queue.view().get(level.models, 'k')).toBe('4');
     held.release();
+  });
+});
+
+describe('a snapshot LevelDB refuses', () => {
+  it('makes reads fail with its error until the queue retakes it, and never serves a wrong state', async () => {
+    const injector = new FaultInjector(null);
+    setRootFactoryForTests(faultyRootFactory(injector));
+    try {
+      const { level, queue } = registryOver(await openLevel({ memory: true }));
+      const put = (value: string) => queue.submit([{ type: 'put', sublevel: level.models, key: 'k', value }], queue.epoch);
+      await put('1');
+      const held = queue.view(); // taken before the fault: keeps reading its own state
+      injector.arm({ kind: 'snapshot', nth: 1, mode: 'before' });
+      await put('2'); // committed; the snapshot publishing it is refused
+      expect(injector.fired).toHaveLength(1);
+      // While a batch is in flight the queue cannot retake it (a snapshot now could hold
+      // a half-known batch): every read fails with LevelDB's error instead of serving
+      // the state before '2'.
+      const third = put('3');
+      const failing = queue.view();
+      expect(() => failing.get(level.models, 'k')).toThrow(injector.fired[0]);
+      expect(() => failing.snapshot).toThrow(injector.fired[0]);
+      expect(() => queue.readLatest(level.models, 'other')).toThrow(injector.fired[0]);
+      expect(queue.readLatest(level.models, 'k')).toBe('3'); // a writer still sees its queued write
+      failing.release();
+      expect(held.get(level.models, 'k')).toBe('1');
+      held.release();
+      // The next publication heals it: the batch that commits next publishes afresh.
+      await third;
+      expect(queue.view().get(level.models, 'k')).toBe('3');
+      // And with no batch in flight the first read retakes a refused snapshot itself.
+      injector.arm({ kind: 'snapshot', nth: 1, mode: 'before' });
+      await put('4');
+      expect(injector.fired).toHaveLength(2);
+      const healed = queue.view();
+      expect(healed.get(level.models, 'k')).toBe('4');
+      expect(await level.models.keys({ snapshot: healed.snapshot }).all()).toEqual(['k']);
+      healed.release();
+      // So does a writer reading the latest (the job worker reads nothing else).
+      injector.arm({ kind: 'snapshot', nth: 1, mode: 'before' });
+      await put('5');
+      expect(injector.fired).toHaveLength(3);
+      expect(queue.readLatest(level.models, 'k')).toBe('5');
+      expect(queue.view().get(level.models, 'k')).toBe('5');
+      await level.root.close();
+    } finally {
+      setRootFactoryForTests(null);
+    }
   });
 });
