@@ -4,9 +4,13 @@
  * opens the registry and writes at random, concurrently, until it is killed: owned
  * models (every statement kind, one worker each), a shared model (concurrent
  * registrations) and async train jobs. Before each operation it prints a `begin` line
- * and after its promise resolved an `ack` line. On Linux, writes to a pipe are
- * synchronous, so a line the parent received survives the SIGKILL that follows.
+ * and after its promise resolved an `ack` line, each appended synchronously to a line
+ * log (the fourth argument) before anything else runs, and echoed on stdout for the
+ * parent to count. The log is the record: Node buffers pipe writes in the process when
+ * the reader is slow (megabytes of them on a loaded machine), and a SIGKILL loses what
+ * is buffered, while a `writeSync` to a file is in the kernel when it returns.
  */
+import { openSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,14 +35,17 @@ import {
   type ModelState,
 } from './crash-model.js';
 
-const [folder, seedText, bigShareText] = process.argv.slice(2);
+const [folder, seedText, bigShareText, lineLog] = process.argv.slice(2);
+const lineLogFd = openSync(lineLog!, 'a');
 if (!folder || !seedText) throw new Error('usage: crash-child.ts <registry folder> <seed> [share of multi-MB weights]');
 const random = rng(Number(seedText));
 const bigShare = Number(bigShareText ?? '0.03');
 let seq = 0;
 
 function say(line: ChildLine): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
+  const text = `${JSON.stringify(line)}\n`;
+  writeSync(lineLogFd, text);
+  process.stdout.write(text);
 }
 
 function fail(error: unknown): never {

@@ -18,7 +18,7 @@
  * Used by crash.test.ts (CI: 20 cycles) and crash-main.ts (`npm run crash-test -- 500`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,9 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
 
 interface Child {
   readonly process: ChildProcess;
+  /** Every line the child wrote, appended synchronously: the record once it is dead (stdout may lose its tail). */
+  readonly lineLog: string;
+  /** Lines received on stdout so far: for deciding when to kill. */
   readonly lines: ChildLine[];
   readonly stderr: string[];
   /** Resolves when the child is gone and its output fully read. */
@@ -142,9 +145,11 @@ interface Child {
 }
 
 function spawnChild(folder: string, seed: number, bigShare = 0.03): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, folder, String(seed), String(bigShare)], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  const lineLog = `${folder}.lines-${seed}.log`;
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, folder, String(seed), String(bigShare), lineLog], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
   const state: Child = {
     process: child,
+    lineLog,
     lines: [],
     stderr: [],
     closed: new Promise((resolve) => child.once('close', () => resolve())),
@@ -193,9 +198,10 @@ async function runUntilKilled(child: Child, killAfter: { ms: number } | { acks: 
   const error = child.lines.find((l) => l.t === 'error');
   if (error && error.t === 'error') fail(`the child failed: ${error.message}`);
   if (!killed) fail(`the child exited by itself (code ${child.process.exitCode}): ${child.stderr.join('')}`);
+  const lines = await readLineLog(child.lineLog);
   const begun = new Map<string, { seq: number; op: OwnedOp | SharedOp | JobOp }>();
   const acked: Acked[] = [];
-  for (const line of child.lines) {
+  for (const line of lines) {
     if (line.t === 'begin') begun.set(line.w, { seq: line.seq, op: line.op });
     if (line.t === 'ack') {
       const started = begun.get(line.w);
@@ -207,7 +213,15 @@ async function runUntilKilled(child: Child, killAfter: { ms: number } | { acks: 
   if ('acks' in killAfter && acks < killAfter.acks && child.lines.some((l) => l.t === 'ready')) {
     fail(`the child stalled: ${acks} of ${killAfter.acks} acknowledgements in 30 s; stderr: ${child.stderr.join('')}`);
   }
-  return { ready: child.lines.some((l) => l.t === 'ready'), acked, inFlight: [...begun.values()].map((b) => b.op) };
+  return { ready: lines.some((l) => l.t === 'ready'), acked, inFlight: [...begun.values()].map((b) => b.op) };
+}
+
+/** The child's line log; a last line cut by the kill is not a line. */
+async function readLineLog(path: string): Promise<ChildLine[]> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+  await rm(path, { force: true });
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  return complete.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as ChildLine);
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
