@@ -16,10 +16,10 @@ import { CommitQueue } from './store/commit-queue.js';
 import { Jobs, type Job, type Trainer } from './store/jobs.js';
 import { openLevel, type Level } from './store/level.js';
 import { translateLevelError } from './store/level-errors.js';
-import { modelKey, validateTenantName, versionKey } from './store/keys.js';
+import { validateTenantName } from './store/keys.js';
 import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
-import { STAGES, decodeVersion, type Stage } from './store/records.js';
+import { STAGES, type Stage } from './store/records.js';
 import { Registry, type ListOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup } from './store/types.js';
@@ -171,12 +171,8 @@ export class Database {
       exportWeights: guard(async (store, model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
         if (!core.allowFileAccess) throw fileAccessDenied(path);
         if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
-        const meta = await store.getVersion(model, version);
-        if (meta.sha256 === null || meta.sizeBytes === null) {
-          throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
-        }
-        const blob = await blobOf(core.level, meta);
-        return writeWeightsFile(store.weightsChunks(model, version), path, { sha256: meta.sha256, sizeBytes: meta.sizeBytes, blob, model, version }, options.onProgress);
+        const { content, blob, sha256, sizeBytes } = await store.weightsSource(model, version);
+        return writeWeightsFile(content, path, { blob, sha256, sizeBytes, model, version }, options.onProgress);
       }),
     };
     this.jobs = {
@@ -341,16 +337,3 @@ export async function open(options: OpenOptions): Promise<Database> {
   }
 }
 
-/**
- * The blob id of a version that has weights, for the CORRUPTION an export reports
- * (ModelVersion does not carry it). A version's blob never changes once it exists.
- */
-async function blobOf(level: Level, meta: ModelVersion): Promise<string> {
-  const key = versionKey(modelKey(meta.model, meta.tenant), meta.version);
-  const raw = await level.versions.get(key).catch((error: unknown) => {
-    throw translateLevelError(error, level.path);
-  });
-  const blob = raw === undefined ? null : decodeVersion(raw, key).blob;
-  if (blob === null) throw new ModelSqlError('INTERNAL', `version record '${key}' has weights but no blob id (a bug, please report it)`);
-  return blob;
-}

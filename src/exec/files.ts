@@ -10,7 +10,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ModelSqlError, fileError } from '../errors.js';
-import { NS } from '../store/records.js';
+import { weightsMismatch } from '../store/blobs.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -99,12 +99,7 @@ export async function writeWeightsFile(
     await pipeline(verified, createWriteStream(temporary, { flags: 'wx' }));
     const sha256 = hash.digest('hex');
     if (sha256 !== expected.sha256 || written !== expected.sizeBytes) {
-      const { blob, model, version } = expected;
-      throw new ModelSqlError(
-        'CORRUPTION',
-        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${blob}'); nothing was written to '${path}'`,
-        { path, namespace: NS.weights, key: blob, model, version },
-      );
+      throw weightsMismatch(expected.model, expected.version, expected.blob, path);
     }
     await rename(temporary, path);
     onProgress?.(100);

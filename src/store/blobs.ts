@@ -12,9 +12,11 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { ModelSqlError } from '../errors.js';
 import type { CommitQueue, WriteOp } from './commit-queue.js';
 import { blobChunkKey, blobRange } from './keys.js';
 import type { Level } from './level.js';
+import { NS } from './records.js';
 
 /** Size of the chunks weights are stored in. */
 export const CHUNK_BYTES = 1 << 20;
@@ -118,6 +120,19 @@ export class Blobs {
   chunks(blob: string): AsyncIterable<Uint8Array> {
     return this.level.weights.values(blobRange(blob));
   }
+}
+
+/**
+ * The CORRUPTION of weights that do not hash to their version's SHA-256 (or size),
+ * naming the blob; `path`: the file an export was writing, which it did not.
+ */
+export function weightsMismatch(model: string, version: number, blob: string, path?: string): ModelSqlError {
+  const unwritten = path === undefined ? '' : `; nothing was written to '${path}'`;
+  return new ModelSqlError(
+    'CORRUPTION',
+    `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${blob}')${unwritten}`,
+    { namespace: NS.weights, key: blob, model, version, ...(path === undefined ? {} : { path }) },
+  );
 }
 
 function newBlobId(): string {

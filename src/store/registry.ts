@@ -17,7 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import { backupStore, type BackupResult } from './backup.js';
-import { Blobs, type StoredBlob } from './blobs.js';
+import { Blobs, weightsMismatch, type StoredBlob } from './blobs.js';
 import { ModelSqlError, corruption, invalidArgument, permissionDenied, retired, unknownModel, unknownVersion, versionArchived } from '../errors.js';
 import { CommitQueue, type ReadView, type WriteOp } from './commit-queue.js';
 import { decodeFingerprint, normalizeSchema, type SchemaInput } from './fingerprint.js';
@@ -610,36 +610,38 @@ export class Registry {
       : { mode: 'warm_start', model: name, version: outcome.version, distance: outcome.distance };
   }
 
-  /** The stored weights chunks of one version, in order, unchecked (callers verify the hash). */
-  async *weightsChunks(model: string, version: number): AsyncGenerator<Uint8Array> {
+  /**
+   * A version's stored weights, to stream: the blob, the SHA-256 and size they must
+   * match, and its chunks in order as `content`, unchecked (the caller verifies while streaming).
+   * A version without stored weights is INVALID_ARGUMENT.
+   */
+  async weightsSource(model: string, version: number): Promise<StoredBlob & { readonly content: AsyncIterable<Uint8Array> }> {
+    const stored = await this.storedWeights(model, version);
+    // Chunks of a referenced blob never change, so they need no snapshot.
+    return { ...stored, content: this.shared.blobs.chunks(stored.blob) };
+  }
+
+  /** The weights of one version, checked against their stored SHA-256 and size. */
+  async readWeights(model: string, version: number): Promise<Uint8Array> {
+    const stored = await this.storedWeights(model, version);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.shared.blobs.chunks(stored.blob)) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== stored.sizeBytes || sha256Hex(bytes) !== stored.sha256) throw weightsMismatch(model, version, stored.blob);
+    return bytes;
+  }
+
+  /** The blob, hash and size of a version's weights, read through one view. */
+  private async storedWeights(model: string, version: number): Promise<StoredBlob> {
     checkVersionNumber(version);
     const record = await this.shared.queue.read((view) => {
       const { key, head } = this.resolve(model, view);
       return this.readRecord(model, key, head, version, view);
     });
-    // Chunks of a referenced blob never change, so they need no snapshot.
-    if (record.blob !== null) yield* this.shared.blobs.chunks(record.blob);
-  }
-
-  /** The weights of one version, checked against their stored SHA-256 and size. */
-  async readWeights(model: string, version: number): Promise<Uint8Array> {
-    checkVersionNumber(version);
-    const { key, meta } = await this.shared.queue.read((view) => {
-      const { key, head } = this.resolve(model, view);
-      return { key, meta: this.readRecord(model, key, head, version, view) };
-    });
-    if (meta.sha256 === null || meta.blob === null) throw invalidArgument(`version ${version} of model '${model}' has no stored weights${meta.artifact ? ` (artifact: ${meta.artifact})` : ''}`, { model, version });
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.shared.blobs.chunks(meta.blob)) chunks.push(chunk);
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== meta.sizeBytes || sha256Hex(bytes) !== meta.sha256) {
-      throw new ModelSqlError(
-        'CORRUPTION',
-        `weights of model '${model}' version ${version} do not match their stored SHA-256 (namespace '${NS.weights}', blob '${meta.blob}', version record '${versionKey(key, version)}')`,
-        { namespace: NS.weights, key: meta.blob, model, version },
-      );
+    if (record.sha256 === null || record.blob === null || record.sizeBytes === null) {
+      throw invalidArgument(`version ${version} of model '${model}' has no stored weights${record.artifact ? ` (artifact: ${record.artifact})` : ''}`, { model, version });
     }
-    return bytes;
+    return { blob: record.blob, chunks: record.chunks, sha256: record.sha256, sizeBytes: record.sizeBytes };
   }
 
   // ---- maintenance ----------------------------------------------------------------
