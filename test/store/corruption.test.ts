@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { storedJson } from '../helpers/store.js';
-import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
+import { blobChunkKey, modelKey, stageKey, versionKey } from '../../src/store/keys.js';
 import { memoryRegistry, registryOver } from '../helpers/store.js';
 import { CommitQueue } from '../../src/store/commit-queue.js';
 import { Registry } from '../../src/store/registry.js';
@@ -37,6 +37,35 @@ describe('corrupt stored data is reported, never skipped', () => {
     const big = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
     await registry.registerVersion('m', { weights: big });
     expect(Buffer.from(await registry.readWeights('m', 1)).equals(Buffer.from(big))).toBe(true);
+  });
+});
+
+describe('records that disagree within one snapshot are damage, not a race', () => {
+  // Heads, versions and the stage index are read through one snapshot, where a version
+  // exists only with its head and an index entry only with its record.
+  it('a version record beyond its head\'s latest is CORRUPTION in listings', async () => {
+    const { level, registry } = await memoryRegistry();
+    await registry.registerVersion('m', { weights: new Uint8Array([1]) });
+    const stray = versionKey(modelKey('m'), 2);
+    await level.versions.put(stray, (await level.versions.get(versionKey(modelKey('m'), 1)))!);
+    const reopened = registryOver(level).registry;
+    await expect(reopened.listVersions('m')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key: stray });
+    const scan = async (): Promise<void> => {
+      for await (const _ of reopened.scanVersions()) void _;
+    };
+    await expect(scan()).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions', key: stray });
+  });
+
+  it('a stage index entry beyond the head or at another stage than its record is CORRUPTION', async () => {
+    const { level, registry } = await memoryRegistry();
+    await registry.registerVersion('m', { weights: new Uint8Array([1]) });
+    const beyond = stageKey(modelKey('m'), 'staging', 7);
+    await level.stages.put(beyond, '');
+    await expect(registryOver(level).registry.latestAtStage('m', 'staging')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'version_stages', key: beyond });
+    await level.stages.del(beyond);
+    const wrong = stageKey(modelKey('m'), 'staging', 1); // version 1 is at dev
+    await level.stages.put(wrong, '');
+    await expect(registryOver(level).registry.latestAtStage('m', 'staging')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'version_stages', key: wrong });
   });
 });
 
