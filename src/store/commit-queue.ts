@@ -103,8 +103,17 @@ function newGroup(): Group {
   return { ops: [], done, resolve, reject };
 }
 
+/** Told of every batch's outcome, in the synchronous step that publishes it. */
+export interface CommitListener {
+  /** A batch committed: its writes, in submission order; views made from now on see them. */
+  committed(ops: readonly WriteOp[]): void;
+  /** A batch failed: it and every unit queued behind it were rejected. */
+  failed(): void;
+}
+
 /** Batches writes, keeps the unflushed overlay and a cache of committed small records. */
 export class CommitQueue {
+  private readonly listeners = new Set<CommitListener>();
   private readonly overlay = new Map<Sublevel, Map<string, PendingValue>>();
   private readonly cache = new Map<Sublevel, Map<string, string | undefined>>();
   private current: Group | null = null;
@@ -135,6 +144,12 @@ export class CommitQueue {
     const published = this.latestPublished();
     published.users++;
     return new ReadView(this, published);
+  }
+
+  /** Adds a listener of batch outcomes; returns the function that removes it. */
+  listen(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** Runs `read` with a fresh view and releases it afterwards. */
@@ -235,12 +250,14 @@ export class CommitQueue {
         for (const cache of this.cache.values()) cache.clear();
         // Whatever the disk holds now is the truth: a batch can fail after it was applied.
         this.supersede();
+        for (const listener of this.listeners) listener.failed();
         group.reject(error);
         followers?.reject(error);
         break;
       }
       this.settle(group);
       this.supersede();
+      for (const listener of this.listeners) listener.committed(group.ops);
       group.resolve();
     }
     this.flushing = null;

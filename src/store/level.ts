@@ -36,6 +36,10 @@ export interface Level {
   readonly fingerprints: TextSublevel;
   /** Store-wide facts, e.g. the storage format. */
   readonly meta: TextSublevel;
+  /** The event log: `<seq>` → event record (see events.ts). */
+  readonly events: TextSublevel;
+  /** Each model's events: `<model key>:<seq>` → '' (one model's history without a full scan). */
+  readonly modelEvents: TextSublevel;
   /** Folder on disk, or `null` in memory. */
   readonly path: string | null;
 }
@@ -94,10 +98,12 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     schemaTokens: text(NS.schemaTokens),
     fingerprints: text(NS.fingerprints),
     meta: text(NS.meta),
+    events: text(NS.events),
+    modelEvents: text(NS.modelEvents),
     path,
   };
   // A new sublevel opens on a later tick; synchronous reads (getSync) refuse it until then.
-  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta].map((sublevel) => sublevel.open()));
+  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta, level.events, level.modelEvents].map((sublevel) => sublevel.open()));
   return level;
 }
 

@@ -27,6 +27,8 @@ export const NS = {
   schemaTokens: 'schema_postings',
   fingerprints: 'schema_entries',
   meta: 'meta',
+  events: 'events',
+  modelEvents: 'model_events',
 } as const;
 
 /**
@@ -124,6 +126,29 @@ export interface JobRecord {
   readonly tenant: string | null;
 }
 
+/** What an event records (see events.ts). */
+export const EVENT_KINDS = ['version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired'] as const;
+/** One kind of change the event log records. */
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One entry of the append-only event log: what one statement changed about one thing. */
+export interface EventRecord {
+  readonly seq: number;
+  readonly at: number;
+  readonly actor: string | null;
+  /** The model's head key (tenant-qualified). */
+  readonly model: string;
+  /** The version the event is about, or null for the whole model. */
+  readonly version: number | null;
+  readonly kind: EventKind;
+  /** Canonical JSON text of what was there before (a version, a stage), or null. */
+  readonly oldValue: string | null;
+  /** Canonical JSON text of what is there now, or null. */
+  readonly newValue: string | null;
+  /** Canonical JSON text of a small object of further facts, or null. */
+  readonly detail: string | null;
+}
+
 type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?';
 /** A field's type, plus the value a format-1 record gets when it lacks the field. */
 type FieldSpec = FieldType | { readonly type: FieldType; readonly since: 2; readonly default: unknown };
@@ -185,6 +210,18 @@ const JOB_FIELDS: Record<keyof JobRecord, FieldSpec> = {
   tenant: added('string?', null),
 };
 
+const EVENT_FIELDS: Record<keyof EventRecord, FieldSpec> = {
+  seq: 'number',
+  at: 'number',
+  actor: 'string?',
+  model: 'string',
+  version: 'number?',
+  kind: 'string',
+  oldValue: 'string?',
+  newValue: 'string?',
+  detail: 'string?',
+};
+
 const JOB_KINDS: readonly string[] = ['train', 'backfill', 'feature_refresh', 'drift_compute'];
 const JOB_STATUSES: readonly string[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
 
@@ -209,6 +246,7 @@ type FieldList = readonly (readonly [string, FieldSpec])[];
 const HEAD_FIELD_LIST: FieldList = Object.entries(HEAD_FIELDS);
 const VERSION_FIELD_LIST: FieldList = Object.entries(VERSION_FIELDS);
 const JOB_FIELD_LIST: FieldList = Object.entries(JOB_FIELDS);
+const EVENT_FIELD_LIST: FieldList = Object.entries(EVENT_FIELDS);
 
 function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldList): T {
   const json = unsealJson(raw, namespace, key);
@@ -234,7 +272,7 @@ function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldLi
 }
 
 /** Encodes any record for storage, sealed with a checksum (see checksum.ts). */
-export function encodeRecord(record: HeadRecord | VersionRecord | JobRecord): string {
+export function encodeRecord(record: HeadRecord | VersionRecord | JobRecord | EventRecord): string {
   return sealJson(JSON.stringify(record));
 }
 
@@ -256,6 +294,13 @@ export function decodeJob(raw: unknown, key: string): JobRecord {
   if (!JOB_KINDS.includes(job.kind)) throw corruption(NS.jobs, key, `unknown job kind '${job.kind}'`);
   if (!JOB_STATUSES.includes(job.status)) throw corruption(NS.jobs, key, `unknown job status '${job.status}'`);
   return job;
+}
+
+/** Decodes an event record or throws CORRUPTION. */
+export function decodeEvent(raw: unknown, key: string): EventRecord {
+  const event = decode<EventRecord>(raw, NS.events, key, EVENT_FIELD_LIST);
+  if (!(EVENT_KINDS as readonly string[]).includes(event.kind)) throw corruption(NS.events, key, `unknown event kind '${event.kind}'`);
+  return event;
 }
 
 /** Parses stored JSON text (hyperparams, metrics, spec) or throws CORRUPTION. */

@@ -1,0 +1,180 @@
+/**
+ * The event log: an append-only record of every change, one event per thing changed,
+ * written in the same atomic unit as the change itself. Audit history, rollback and
+ * watch all read it.
+ *
+ *   events        <seq, 16 digits>                → event record
+ *   model_events  <model key>:<seq, 16 digits>    → ''  (one model's history)
+ *
+ * `seq` is one sequence for the whole registry, allocated when a unit is submitted to
+ * the commit queue. Units commit in submission order, so seqs are strictly increasing
+ * in commit order, and a reader (a view, a watcher) never sees seq n+1 without n. A
+ * failed batch rejects every unit queued with it, and the next allocation continues
+ * from what the disk holds, so seqs have no gaps either.
+ */
+
+import { corruption } from '../errors.js';
+import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
+import { pad, parseModelKey } from './keys.js';
+import type { Level } from './level.js';
+import { NS, decodeEvent, encodeRecord, type EventKind, type EventRecord } from './records.js';
+
+const SEQ_DIGITS = 16;
+
+/** A change a statement makes, as the registry reports it for the log. */
+export interface EventInput {
+  readonly kind: EventKind;
+  /** Head key (tenant-qualified) of the model changed. */
+  readonly model: string;
+  readonly version: number | null;
+  /** What was there before: a version, a stage; null when nothing was. */
+  readonly oldValue?: string | number | null;
+  /** What is there now. */
+  readonly newValue?: string | number | null;
+  /** A few further facts, e.g. `{ job_id }`. */
+  readonly detail?: Readonly<Record<string, unknown>> | null;
+}
+
+/** One event as readers see it. */
+export interface ModelEvent {
+  readonly seq: number;
+  readonly at: Date;
+  /** The statement's `created_by`, else the handle's default actor (`open({ createdBy })`). */
+  readonly actor: string | null;
+  /** Tenant owning the model, or null for a global model. */
+  readonly tenant: string | null;
+  readonly model: string;
+  readonly version: number | null;
+  readonly kind: EventKind;
+  readonly oldValue: string | number | null;
+  readonly newValue: string | number | null;
+  readonly detail: Readonly<Record<string, unknown>> | null;
+}
+
+/** Key of event `seq` in `events`. */
+export function eventKey(seq: number): string {
+  return pad(seq, SEQ_DIGITS);
+}
+
+/** Key of event `seq` in `model_events`. */
+export function modelEventKey(model: string, seq: number): string {
+  return `${model}:${pad(seq, SEQ_DIGITS)}`;
+}
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** The event log of one store. */
+export class EventLog {
+  /** Next seq to hand out; null until it is found out again (at open, after a failed batch). */
+  private next: number | null = null;
+  /** Highest seq known to be committed (0: none). */
+  private committedSeq = 0;
+
+  constructor(
+    private readonly level: Level,
+    private readonly queue: CommitQueue,
+  ) {
+    queue.listen({
+      committed: (ops) => {
+        for (const op of ops) if (op.sublevel === level.events) this.committedSeq = Math.max(this.committedSeq, Number(op.key));
+      },
+      // Every unit queued was rejected; a batch can also fail after it was applied, so
+      // the next allocation asks the disk where the log ends.
+      failed: () => void (this.next = null),
+    });
+  }
+
+  /** Finds the end of the log; run once at open, before the first write. */
+  async start(): Promise<void> {
+    for await (const key of this.level.events.keys({ reverse: true, limit: 1 })) this.committedSeq = seqOf(key);
+    this.next = this.committedSeq + 1;
+  }
+
+  /**
+   * Submits one unit with its events: allocates their seqs and queues the unit in one
+   * synchronous step, which is what makes seq order commit order. Like
+   * {@link CommitQueue.submit}, it refuses a unit computed before a batch failed.
+   */
+  submit(ops: readonly WriteOp[], events: readonly EventInput[], epoch: number, actor: string | null): Promise<void> {
+    if (events.length === 0 || epoch !== this.queue.epoch) return this.queue.submit(ops, epoch);
+    const at = Date.now();
+    const all = [...ops];
+    for (const event of events) {
+      const seq = this.allocate();
+      const record: EventRecord = {
+        seq, at, actor, model: event.model, version: event.version, kind: event.kind,
+        oldValue: json(event.oldValue), newValue: json(event.newValue), detail: json(event.detail),
+      };
+      all.push(
+        { type: 'put', sublevel: this.level.events, key: eventKey(seq), value: encodeRecord(record) },
+        { type: 'put', sublevel: this.level.modelEvents, key: modelEventKey(event.model, seq), value: '' },
+      );
+    }
+    return this.queue.submit(all, epoch);
+  }
+
+  /** Events of one model (head key) after `since`, oldest first, at most `limit`. O(events returned). */
+  async *history(view: ReadView, model: string, options: { since?: number; limit?: number } = {}): AsyncGenerator<ModelEvent> {
+    const range = { gt: modelEventKey(model, options.since ?? 0), lt: `${model};`, limit: options.limit ?? -1, snapshot: view.snapshot };
+    for await (const key of this.level.modelEvents.keys(range)) {
+      const seq = seqOf(key.slice(key.lastIndexOf(':') + 1), NS.modelEvents, key);
+      const raw = view.get(this.level.events, eventKey(seq));
+      if (raw === undefined) throw corruption(NS.modelEvents, key, `names event ${seq}, which namespace '${NS.events}' does not hold`);
+      yield toModelEvent(decodeEvent(raw, eventKey(seq)));
+    }
+  }
+
+  /** Every event after `since`, in seq order. */
+  async *scan(view: ReadView, since = 0): AsyncGenerator<ModelEvent> {
+    for await (const [key, raw] of this.level.events.iterator({ gt: eventKey(since), snapshot: view.snapshot })) {
+      const event = decodeEvent(raw, key);
+      if (event.seq !== seqOf(key)) throw corruption(NS.events, key, `holds event ${event.seq}`);
+      yield toModelEvent(event);
+    }
+  }
+
+  private allocate(): number {
+    if (this.next === null) {
+      // After a failure the published state is what the disk holds; a batch reported
+      // failed may still have been applied, so walk past any seqs it wrote.
+      let seq = this.committedSeq + 1;
+      while (this.queue.readLatest(this.level.events, eventKey(seq)) !== undefined) seq++;
+      this.committedSeq = seq - 1;
+      this.next = seq;
+    }
+    return this.next++;
+  }
+}
+
+function seqOf(digits: string, namespace: string = NS.events, key: string = digits): number {
+  if (!/^\d{16}$/.test(digits)) throw corruption(namespace, key, 'malformed event sequence number');
+  return Number(digits);
+}
+
+function parseValue(text: string | null, key: string): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw corruption(NS.events, key, 'embedded JSON is not valid', error);
+  }
+}
+
+/** An event record as readers see it. */
+export function toModelEvent(record: EventRecord): ModelEvent {
+  const key = eventKey(record.seq);
+  const id = parseModelKey(record.model);
+  if (!id) throw corruption(NS.events, key, `field 'model' is not a model key`);
+  return {
+    seq: record.seq,
+    at: new Date(record.at),
+    actor: record.actor,
+    tenant: id.tenant,
+    model: id.name,
+    version: record.version,
+    kind: record.kind,
+    oldValue: parseValue(record.oldValue, key) as string | number | null,
+    newValue: parseValue(record.newValue, key) as string | number | null,
+    detail: parseValue(record.detail, key) as Record<string, unknown> | null,
+  };
+}
