@@ -61,6 +61,16 @@ export function modelEventKey(model: string, seq: number): string {
   return `${model}:${pad(seq, SEQ_DIGITS)}`;
 }
 
+/** Live events a watcher may fall behind by before it rereads them from disk instead. */
+const WATCH_BUFFER_LIMIT = 10_000;
+
+/** A watcher's inbox of live events; `behind`: it overflowed and must reread from disk. */
+interface Inbox {
+  readonly events: ModelEvent[];
+  behind: boolean;
+  wake: (() => void) | null;
+}
+
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /** The event log of one store. */
@@ -69,6 +79,8 @@ export class EventLog {
   private next: number | null = null;
   /** Highest seq known to be committed (0: none). */
   private committedSeq = 0;
+  private readonly inboxes = new Set<Inbox>();
+  private closed = false;
 
   constructor(
     private readonly level: Level,
@@ -76,7 +88,11 @@ export class EventLog {
   ) {
     queue.listen({
       committed: (ops) => {
-        for (const op of ops) if (op.sublevel === level.events) this.committedSeq = Math.max(this.committedSeq, Number(op.key));
+        for (const op of ops) {
+          if (op.sublevel !== level.events || op.type !== 'put') continue;
+          this.committedSeq = Math.max(this.committedSeq, Number(op.key));
+          if (this.inboxes.size > 0) this.deliver(op.key, op.value as string);
+        }
       },
       // Every unit queued was rejected; a batch can also fail after it was applied, so
       // the next allocation asks the disk where the log ends.
@@ -130,6 +146,81 @@ export class EventLog {
       const event = decodeEvent(raw, key);
       if (event.seq !== seqOf(key)) throw corruption(NS.events, key, `holds event ${event.seq}`);
       yield toModelEvent(event);
+    }
+  }
+
+  /**
+   * Committed events after `since` (default: from now on), in seq order, none skipped,
+   * none twice: first what the log already holds, then live as batches commit. Events
+   * `accept` refuses (another tenant's) are passed over. Breaking out of the loop, or
+   * {@link close}, ends it. A watcher that falls far behind rereads from disk rather
+   * than buffering without bound.
+   */
+  async *watch(accept: (event: ModelEvent) => boolean, since?: number): AsyncGenerator<ModelEvent> {
+    const inbox: Inbox = { events: [], behind: false, wake: null };
+    // Subscribed before the first read, so nothing committed meanwhile is missed.
+    this.inboxes.add(inbox);
+    try {
+      let last = since ?? this.committedSeq;
+      let reread = since !== undefined;
+      while (!this.closed) {
+        if (reread) {
+          reread = false;
+          inbox.behind = false;
+          const view = this.queue.view();
+          try {
+            for await (const event of this.scan(view, last)) {
+              last = event.seq;
+              if (accept(event)) yield event;
+              if (this.closed) return;
+            }
+          } finally {
+            view.release();
+          }
+        }
+        while (inbox.events.length > 0 && !inbox.behind) {
+          const event = inbox.events.shift()!;
+          if (event.seq <= last) continue; // read from disk already
+          last = event.seq;
+          if (accept(event)) yield event;
+        }
+        if (inbox.behind) {
+          inbox.events.length = 0;
+          reread = true;
+          continue;
+        }
+        if (!this.closed) await new Promise<void>((resolve) => (inbox.wake = resolve));
+        inbox.wake = null;
+      }
+    } finally {
+      this.inboxes.delete(inbox);
+    }
+  }
+
+  /** Ends every watcher (the registry is closing). */
+  close(): void {
+    this.closed = true;
+    for (const inbox of this.inboxes) inbox.wake?.();
+  }
+
+  /** Hands one committed event to every watcher. */
+  private deliver(key: string, raw: string): void {
+    let event: ModelEvent;
+    try {
+      event = toModelEvent(decodeEvent(raw, key));
+    } catch {
+      // Never throw into the commit loop: watchers reread from disk, where the error surfaces.
+      for (const inbox of this.inboxes) {
+        inbox.behind = true;
+        inbox.wake?.();
+      }
+      return;
+    }
+    for (const inbox of this.inboxes) {
+      if (inbox.behind) continue;
+      if (inbox.events.length >= WATCH_BUFFER_LIMIT) inbox.behind = true;
+      else inbox.events.push(event);
+      inbox.wake?.();
     }
   }
 
