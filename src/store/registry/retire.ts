@@ -1,0 +1,50 @@
+/**
+ * Soft retire of a whole model or of one version: what it takes out of the schema
+ * index, the stage index, the active pointer and the head's `production`.
+ */
+
+import type { WriteOp } from '../commit-queue.js';
+import { stageKey, versionKey, versionRange } from '../keys.js';
+import { decodeVersion, encodeRecord } from '../records.js';
+import { checkVersionNumber } from '../version-input.js';
+import { touched, versionOf, type RegistryContext } from './context.js';
+import { schemaIndexOps } from './lookup.js';
+import { productionAfter } from './stage-moves.js';
+
+/**
+ * Soft-retires a whole model (`version` undefined) or one version. Retired things
+ * vanish from the dashboard and default listings but still resolve by name and
+ * version, so lineage keeps working; a retired model cannot be served, changed
+ * (beyond archiving) or given new versions. Retiring twice changes nothing.
+ * Retiring the active version clears the pointer.
+ */
+export async function retire(ctx: RegistryContext, model: string, version: number | undefined): Promise<{ changed: boolean; active: number | null }> {
+  if (version !== undefined) checkVersionNumber(version);
+  return ctx.mutate<{ changed: boolean; active: number | null }>(model, async (key, head) => {
+    const now = touched(head);
+    if (version === undefined) {
+      if (head.retired) return { result: { changed: false, active: head.active }, ops: [] };
+      // Its versions leave the schema index (LOOKUP never offers them again). O(versions
+      // of this model), like ARCHIVE MODEL; versions queued earlier must be on disk first.
+      await ctx.queue.idle();
+      const ops: WriteOp[] = [];
+      for await (const [vKey, raw] of ctx.level.versions.iterator(versionRange(key))) {
+        ops.push(...schemaIndexOps(ctx, key, head, versionOf(vKey), decodeVersion(raw, vKey), 'remove'));
+      }
+      ops.push(ctx.headOp(key, { ...head, retired: true, updatedAt: now }));
+      return { result: { changed: true, active: head.active }, ops };
+    }
+    const record = ctx.readRecord(model, key, head, version, 'latest');
+    if (record.retired) return { result: { changed: false, active: head.active }, ops: [] };
+    const { level } = ctx;
+    const ops: WriteOp[] = [
+      { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, retired: true }) },
+      ...schemaIndexOps(ctx, key, head, version, record, 'remove'),
+    ];
+    if (record.stage !== 'dev') ops.push({ type: 'del', sublevel: level.stages, key: stageKey(key, record.stage, version) });
+    const production = head.production === version ? await productionAfter(ctx, key, head, version, 'dev') : head.production;
+    const active = head.active === version ? null : head.active;
+    ops.push(ctx.headOp(key, { ...head, active, production, updatedAt: now }));
+    return { result: { changed: true, active }, ops };
+  });
+}

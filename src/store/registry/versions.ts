@@ -1,0 +1,93 @@
+/**
+ * One model's versions and its active pointer: point reads of a version and of the
+ * active one, moving the pointer (rollback), and archiving versions or a whole model.
+ */
+
+import { retired, versionArchived } from '../../errors.js';
+import type { WriteOp } from '../commit-queue.js';
+import { versionKey, versionRange } from '../keys.js';
+import { decodeVersion, encodeRecord } from '../records.js';
+import type { ModelVersion } from '../types.js';
+import { checkVersionNumber } from '../version-input.js';
+import { touched, versionOf, type RegistryContext } from './context.js';
+import { schemaIndexOps } from './lookup.js';
+
+/** What archiving answers: whether anything changed, and the active pointer after it. */
+export interface ArchiveOutcome {
+  readonly changed: boolean;
+  readonly active: number | null;
+}
+
+/** One version (without weights); retired ones resolve too. */
+export async function getVersion(ctx: RegistryContext, model: string, version: number): Promise<ModelVersion> {
+  checkVersionNumber(version);
+  return ctx.queue.read((view) => {
+    const { key, head } = ctx.resolve(model, view);
+    return ctx.toModelVersion(key, model, version, ctx.readRecord(model, key, head, version, view), head);
+  });
+}
+
+/** The active version, or `null` when none is active. A retired model is MODEL_RETIRED. */
+export async function getActive(ctx: RegistryContext, model: string): Promise<ModelVersion | null> {
+  return ctx.queue.read((view) => {
+    const { key, head } = ctx.resolve(model, view);
+    if (head.retired) throw retired(model);
+    if (head.active === null) return null;
+    return ctx.toModelVersion(key, model, head.active, ctx.readRecord(model, key, head, head.active, view), head);
+  });
+}
+
+/** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
+export async function setActiveVersion(ctx: RegistryContext, model: string, version: number): Promise<{ previous: number | null }> {
+  checkVersionNumber(version);
+  return ctx.mutate(model, async (key, head) => {
+    if (head.retired) throw retired(model);
+    const record = ctx.readRecord(model, key, head, version, 'latest');
+    if (record.retired) throw retired(model, version);
+    if (record.archived) throw versionArchived(model, version);
+    const ops = head.active === version ? [] : [ctx.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
+    return { result: { previous: head.active }, ops };
+  });
+}
+
+/**
+ * Archives one version (`archived` true) or makes an archived one eligible again. An
+ * archived version stays readable but cannot become active; archiving the active
+ * version clears the pointer, unarchiving does not set it. A version already in the
+ * wanted state changes nothing.
+ */
+export async function setArchived(ctx: RegistryContext, model: string, version: number, archived: boolean): Promise<ArchiveOutcome> {
+  checkVersionNumber(version);
+  return ctx.mutate<ArchiveOutcome>(model, async (key, head) => {
+    const record = ctx.readRecord(model, key, head, version, 'latest');
+    if (record.archived === archived) return { result: { changed: false, active: head.active }, ops: [] };
+    const active = archived && head.active === version ? null : head.active;
+    const ops: WriteOp[] = [
+      { type: 'put', sublevel: ctx.level.versions, key: versionKey(key, version), value: encodeRecord({ ...record, archived }) },
+      ...schemaIndexOps(ctx, key, head, version, record, archived ? 'remove' : 'add'),
+      ctx.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: touched(head) }),
+    ];
+    return { result: { changed: true, active }, ops };
+  });
+}
+
+/** Archives every version of `model` in one unit; returns how many were newly archived. */
+export async function archiveModel(ctx: RegistryContext, model: string): Promise<{ archived: number; active: number | null }> {
+  return ctx.mutate(model, async (key, head) => {
+    const { level, queue } = ctx;
+    // Versions queued by earlier statements must be on disk before we iterate them.
+    await queue.idle();
+    const ops: WriteOp[] = [];
+    let archived = 0;
+    for await (const [vKey, raw] of level.versions.iterator(versionRange(key))) {
+      const record = decodeVersion(raw, vKey);
+      if (record.archived) continue;
+      archived++;
+      ops.push({ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
+      ops.push(...schemaIndexOps(ctx, key, head, versionOf(vKey), record, 'remove'));
+    }
+    if (archived === 0) return { result: { archived: 0, active: null }, ops: [] };
+    ops.push(ctx.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: touched(head) }));
+    return { result: { archived, active: null }, ops };
+  });
+}
