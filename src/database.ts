@@ -20,7 +20,8 @@ import { validateTenantName } from './store/keys.js';
 import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
 import { STAGES, type Stage } from './store/records.js';
-import { Registry, type ListOptions } from './store/registry.js';
+import type { ModelEvent } from './store/events.js';
+import { Registry, type HistoryOptions, type ListOptions, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup } from './store/types.js';
 
@@ -88,6 +89,8 @@ export interface RegistryApi {
    * appears under its name. Needs `open({ allowFileAccess: true })`.
    */
   exportWeights(model: string, version: number, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
+  /** One model's events (`ML_MODEL_EVENTS`), oldest first: those after seq `since`, at most `limit`. O(events returned). */
+  history(model: string, options?: HistoryOptions): Promise<ModelEvent[]>;
 }
 
 /** The typed job API (a tenant sees only its own jobs). */
@@ -168,6 +171,7 @@ export class Database {
       summaries: guard((store, options?: ListOptions) => store.summaries(options)),
       lookupSchema: guard((store, schema: SchemaInput) => store.lookupSchema(schema)),
       readWeights: guard((store, model: string, version: number) => store.readWeights(model, version)),
+      history: guard((store, model: string, options?: HistoryOptions) => store.history(model, options)),
       exportWeights: guard(async (store, model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
         if (!core.allowFileAccess) throw fileAccessDenied(path);
         if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
@@ -237,6 +241,48 @@ export class Database {
     });
   }
 
+  /**
+   * Committed events this handle can see (its tenant's models and the global ones it
+   * does not shadow), in seq order, none skipped, none twice. With `since`, first what
+   * came after that seq (from disk, across restarts), then live; without, only what
+   * commits after iteration begins (the first `next()`, which `for await` makes at
+   * once). `model` narrows it to one model. Breaking out of the loop, calling the
+   * iterator's `return()` or aborting `signal` releases it, also while it waits for an
+   * event; closing the registry ends it.
+   *
+   * ```ts
+   * for await (const e of db.watch({ model: 'spam' })) reload(e);
+   * ```
+   */
+  watch(options: WatchOptions = {}): AsyncIterable<ModelEvent> {
+    this.assertOpen();
+    // Our own signal, so that return() can end a next() that is waiting for an event
+    // (an async generator would queue the return behind it until the next commit).
+    if (typeof options !== 'object' || options === null) throw invalidArgument('watch() takes an options object: { model?, since?, signal? }');
+    const outer: unknown = options.signal;
+    if (outer !== undefined && !(outer instanceof AbortSignal)) throw invalidArgument('signal must be an AbortSignal');
+    const stop = new AbortController();
+    if (outer instanceof AbortSignal) {
+      if (outer.aborted) stop.abort();
+      else outer.addEventListener('abort', () => stop.abort(), { once: true });
+    }
+    const events = this.store().watch({ ...options, signal: stop.signal });
+    const { level } = this.core;
+    const iterator: AsyncIterableIterator<ModelEvent> = {
+      next: () =>
+        events.next().catch((error: unknown) => {
+          throw translateLevelError(error, level.path);
+        }),
+      return: async () => {
+        stop.abort();
+        await events.return(undefined);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
   /** Registers the trainer that `CREATE MODEL ... WITH (trainer = 'name')` runs. */
   registerTrainer(name: string, trainer: Trainer): void {
     this.assertOpen();
@@ -250,6 +296,7 @@ export class Database {
   close(options: CloseOptions = {}): Promise<void> {
     const { core } = this;
     core.closing ??= (async () => {
+      core.registry.closeEvents();
       await core.jobs.stop(options.abortJobs ?? false);
       while (core.inFlight.size > 0) await Promise.allSettled([...core.inFlight]);
       await core.registry.queue.idle();
@@ -323,6 +370,7 @@ export async function open(options: OpenOptions): Promise<Database> {
     const queue = new CommitQueue(level.root, [level.models], options.sync ?? false);
     await upgradeSchemaIndex(level, queue);
     const registry = new Registry(level, queue, options.createdBy ?? null);
+    await registry.startEvents();
     await registry.recoverUploads();
     const report = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : describeValue(error)}`));
     const onError = (error: unknown): void => report(translateLevelError(error, level.path));

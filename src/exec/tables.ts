@@ -8,10 +8,11 @@ import type { Job, Jobs } from '../store/jobs.js';
 import { isJobId } from '../store/keys.js';
 import type { Registry } from '../store/registry.js';
 import type { ModelSummary, ModelVersion } from '../store/types.js';
+import { EVENT_COLUMNS, eventTable } from './event-table.js';
 import type { ColumnDef, Row, ScanHints, VirtualTable } from './virtual-table.js';
 
 /** Table names, as `SELECT ... FROM` spells them. */
-export const TABLE_NAMES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS'] as const;
+export const TABLE_NAMES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ML_MODEL_EVENTS'] as const;
 
 const DASHBOARD_COLUMNS: readonly ColumnDef[] = [
   { name: 'name', type: 'text' },
@@ -79,6 +80,7 @@ export const TABLE_COLUMNS: ReadonlyMap<string, readonly ColumnDef[]> = new Map(
   ['ML_MODELS_DASHBOARD', DASHBOARD_COLUMNS],
   ['ML_MODEL_VERSIONS', VERSION_COLUMNS],
   ['ML_JOBS', JOB_COLUMNS],
+  ['ML_MODEL_EVENTS', EVENT_COLUMNS],
 ]);
 
 function summaryRow(s: ModelSummary): Row {
@@ -169,7 +171,7 @@ function includeRetired(hints: ScanHints): boolean {
   return hints.mentioned.has('retired');
 }
 
-/** Builds the three virtual tables over one session's registry view and the job store. */
+/** Builds the virtual tables over one session's registry view and the job store. */
 export function createTables(registry: Registry, jobs: Jobs, tenant: string | null): ReadonlyMap<string, VirtualTable> {
   const dashboard: VirtualTable = {
     name: 'ML_MODELS_DASHBOARD',
@@ -218,5 +220,5 @@ export function createTables(registry: Registry, jobs: Jobs, tenant: string | nu
       for (const job of await jobs.list(tenant)) yield jobRow(job);
     },
   };
-  return new Map([dashboard, versions, jobTable].map((table) => [table.name, table]));
+  return new Map([dashboard, versions, jobTable, eventTable(registry)].map((table) => [table.name, table]));
 }

@@ -5,6 +5,10 @@
  *
  *   events        <seq, 16 digits>                → event record
  *   model_events  <model key>:<seq, 16 digits>    → ''  (one model's history)
+ *   scope_events  <tenant scope>:<seq, 16 digits> → ''  (one tenant's, or the global, log)
+ *
+ * The scope index lets a tenant read its log without reading, or taking time over,
+ * any other tenant's events.
  *
  * `seq` is one sequence for the whole registry, allocated when a unit is submitted to
  * the commit queue. Units commit in submission order, so seqs are strictly increasing
@@ -15,7 +19,7 @@
 
 import { corruption } from '../errors.js';
 import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
-import { pad, parseModelKey } from './keys.js';
+import { escapeSegment, pad, parseModelKey, scopeRange } from './keys.js';
 import type { Level } from './level.js';
 import { NS, decodeEvent, encodeRecord, type EventKind, type EventRecord } from './records.js';
 
@@ -33,6 +37,11 @@ export interface EventInput {
   readonly newValue?: string | number | null;
   /** A few further facts, e.g. `{ job_id }`. */
   readonly detail?: Readonly<Record<string, unknown>> | null;
+}
+
+/** The event of an active pointer move of model (head key) `model`; `detail` e.g. `{ rollback: 2 }`. */
+export function activeMoved(model: string, from: number | null, to: number | null, detail: Readonly<Record<string, unknown>> | null = null): EventInput {
+  return { kind: 'active_moved', model, version: to ?? from, oldValue: from, newValue: to, detail };
 }
 
 /** One event as readers see it. */
@@ -59,6 +68,16 @@ export function eventKey(seq: number): string {
 /** Key of event `seq` in `model_events`. */
 export function modelEventKey(model: string, seq: number): string {
   return `${model}:${pad(seq, SEQ_DIGITS)}`;
+}
+
+/** Key of event `seq` in `scope_events`; `scope` is the escaped tenant, '' for global models. */
+export function scopeEventKey(scope: string, seq: number): string {
+  return `${scope}:${pad(seq, SEQ_DIGITS)}`;
+}
+
+/** The tenant scope of a model key: everything before its `:`. */
+function scopeOf(model: string): string {
+  return model.slice(0, model.indexOf(':'));
 }
 
 /** Live events a watcher may fall behind by before it rereads them from disk instead. */
@@ -124,55 +143,76 @@ export class EventLog {
       all.push(
         { type: 'put', sublevel: this.level.events, key: eventKey(seq), value: encodeRecord(record) },
         { type: 'put', sublevel: this.level.modelEvents, key: modelEventKey(event.model, seq), value: '' },
+        { type: 'put', sublevel: this.level.scopeEvents, key: scopeEventKey(scopeOf(event.model), seq), value: '' },
       );
     }
     return this.queue.submit(all, epoch);
   }
 
   /** Events of one model (head key) after `since`, oldest first, at most `limit`. O(events returned). */
-  async *history(view: ReadView, model: string, options: { since?: number; limit?: number } = {}): AsyncGenerator<ModelEvent> {
-    const range = { gt: modelEventKey(model, options.since ?? 0), lt: `${model};`, limit: options.limit ?? -1, snapshot: view.snapshot };
-    for await (const key of this.level.modelEvents.keys(range)) {
-      const seq = seqOf(key.slice(key.lastIndexOf(':') + 1), NS.modelEvents, key);
-      const raw = view.get(this.level.events, eventKey(seq));
-      if (raw === undefined) throw corruption(NS.modelEvents, key, `names event ${seq}, which namespace '${NS.events}' does not hold`);
-      yield toModelEvent(decodeEvent(raw, eventKey(seq)));
-    }
+  history(view: ReadView, model: string, options: { since?: number; limit?: number } = {}): AsyncGenerator<ModelEvent> {
+    const range = { gt: modelEventKey(model, options.since ?? 0), lt: `${model};`, limit: options.limit ?? -1 };
+    return this.indexed(view, this.level.modelEvents, NS.modelEvents, range);
   }
 
-  /** Every event after `since`, in seq order. */
-  async *scan(view: ReadView, since = 0): AsyncGenerator<ModelEvent> {
-    for await (const [key, raw] of this.level.events.iterator({ gt: eventKey(since), snapshot: view.snapshot })) {
-      const event = decodeEvent(raw, key);
-      if (event.seq !== seqOf(key)) throw corruption(NS.events, key, `holds event ${event.seq}`);
-      yield toModelEvent(event);
+  /**
+   * Events after `since`, in seq order: of the models in the given tenant scopes
+   * (escaped tenant, '' for global) through the scope index, or every event when
+   * `scopes` is undefined. O(events of those scopes).
+   */
+  async *scan(view: ReadView, since = 0, scopes?: readonly string[]): AsyncGenerator<ModelEvent> {
+    if (scopes === undefined) {
+      for await (const [key, raw] of this.level.events.iterator({ gt: eventKey(since), snapshot: view.snapshot })) {
+        const event = decodeEvent(raw, key);
+        if (event.seq !== seqOf(key)) throw corruption(NS.events, key, `holds event ${event.seq}`);
+        yield toModelEvent(event);
+      }
+      return;
+    }
+    const streams = scopes.map((scope) => this.indexed(view, this.level.scopeEvents, NS.scopeEvents, { gt: scopeEventKey(scope, since), lt: scopeRange(scope).lt }));
+    yield* mergeBySeq(streams);
+  }
+
+  /** The events an index range names, in its order; an entry naming a missing event is CORRUPTION. */
+  private async *indexed(view: ReadView, index: Level['modelEvents'], namespace: string, range: { gt: string; lt: string; limit?: number }): AsyncGenerator<ModelEvent> {
+    for await (const key of index.keys({ ...range, snapshot: view.snapshot })) {
+      const seq = seqOf(key.slice(key.lastIndexOf(':') + 1), namespace, key);
+      const raw = view.get(this.level.events, eventKey(seq));
+      if (raw === undefined) throw corruption(namespace, key, `names event ${seq}, which namespace '${NS.events}' does not hold`);
+      const event = toModelEvent(decodeEvent(raw, eventKey(seq)));
+      if (event.seq !== seq) throw corruption(NS.events, eventKey(seq), `holds event ${event.seq}`);
+      yield event;
     }
   }
 
   /**
    * Committed events after `since` (default: from now on), in seq order, none skipped,
-   * none twice: first what the log already holds, then live as batches commit. Events
-   * `accept` refuses (another tenant's) are passed over. Breaking out of the loop, or
-   * {@link close}, ends it. A watcher that falls far behind rereads from disk rather
-   * than buffering without bound.
+   * none twice: first what the log already holds, then live as batches commit. Only
+   * events of the given tenant scopes (see {@link scan}) that `accept` takes are
+   * yielded. Breaking out of the loop, aborting `signal`, or {@link close} ends it; an
+   * abort also ends a `next()` that is waiting for an event. A watcher that falls far
+   * behind rereads from disk rather than buffering without bound.
    */
-  async *watch(accept: (event: ModelEvent) => boolean, since?: number): AsyncGenerator<ModelEvent> {
+  async *watch(accept: (event: ModelEvent) => boolean, since?: number, scopes?: readonly string[], signal?: AbortSignal): AsyncGenerator<ModelEvent> {
     const inbox: Inbox = { events: [], behind: false, wake: null };
+    const ended = (): boolean => this.closed || signal?.aborted === true;
+    const onAbort = (): void => inbox.wake?.();
+    signal?.addEventListener('abort', onAbort);
     // Subscribed before the first read, so nothing committed meanwhile is missed.
     this.inboxes.add(inbox);
     try {
       let last = since ?? this.committedSeq;
       let reread = since !== undefined;
-      while (!this.closed) {
+      while (!ended()) {
         if (reread) {
           reread = false;
           inbox.behind = false;
           const view = this.queue.view();
           try {
-            for await (const event of this.scan(view, last)) {
+            for await (const event of this.scan(view, last, scopes)) {
               last = event.seq;
               if (accept(event)) yield event;
-              if (this.closed) return;
+              if (ended()) return;
             }
           } finally {
             view.release();
@@ -181,18 +221,21 @@ export class EventLog {
         while (inbox.events.length > 0 && !inbox.behind) {
           const event = inbox.events.shift()!;
           if (event.seq <= last) continue; // read from disk already
+          if (scopes && !scopes.includes(event.tenant === null ? '' : escapeSegment(event.tenant))) continue;
           last = event.seq;
           if (accept(event)) yield event;
+          if (ended()) return;
         }
         if (inbox.behind) {
           inbox.events.length = 0;
           reread = true;
           continue;
         }
-        if (!this.closed) await new Promise<void>((resolve) => (inbox.wake = resolve));
+        if (!ended()) await new Promise<void>((resolve) => (inbox.wake = resolve));
         inbox.wake = null;
       }
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.inboxes.delete(inbox);
     }
   }
@@ -234,6 +277,26 @@ export class EventLog {
       this.next = seq;
     }
     return this.next++;
+  }
+}
+
+/** Merges streams that are each in seq order into one in seq order. */
+async function* mergeBySeq(streams: readonly AsyncGenerator<ModelEvent>[]): AsyncGenerator<ModelEvent> {
+  if (streams.length === 1) return yield* streams[0]!;
+  const heads = await Promise.all(streams.map((stream) => stream.next()));
+  try {
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const head = heads[i]!;
+        if (!head.done && (pick < 0 || head.value.seq < (heads[pick]!.value as ModelEvent).seq)) pick = i;
+      }
+      if (pick < 0) return;
+      yield heads[pick]!.value as ModelEvent;
+      heads[pick] = await streams[pick]!.next();
+    }
+  } finally {
+    await Promise.all(streams.map((stream) => stream.return(undefined)));
   }
 }
 

@@ -40,6 +40,8 @@ export interface Level {
   readonly events: TextSublevel;
   /** Each model's events: `<model key>:<seq>` → '' (one model's history without a full scan). */
   readonly modelEvents: TextSublevel;
+  /** Each tenant scope's events: `<scope>:<seq>` → '' (a tenant's log without reading other tenants' events). */
+  readonly scopeEvents: TextSublevel;
   /** Folder on disk, or `null` in memory. */
   readonly path: string | null;
 }
@@ -100,10 +102,11 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     meta: text(NS.meta),
     events: text(NS.events),
     modelEvents: text(NS.modelEvents),
+    scopeEvents: text(NS.scopeEvents),
     path,
   };
   // A new sublevel opens on a later tick; synchronous reads (getSync) refuse it until then.
-  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta, level.events, level.modelEvents].map((sublevel) => sublevel.open()));
+  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta, level.events, level.modelEvents, level.scopeEvents].map((sublevel) => sublevel.open()));
   return level;
 }
 

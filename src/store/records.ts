@@ -29,6 +29,7 @@ export const NS = {
   meta: 'meta',
   events: 'events',
   modelEvents: 'model_events',
+  scopeEvents: 'scope_events',
 } as const;
 
 /**

@@ -24,6 +24,7 @@ import { backupStore, type BackupResult } from './backup.js';
 import { Blobs, type StoredBlob } from './blobs.js';
 import type { CommitQueue, ReadView } from './commit-queue.js';
 import type { SchemaInput } from './fingerprint.js';
+import { EventLog, type ModelEvent } from './events.js';
 import { checkIntegrity, type IntegrityProblem } from './integrity.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { validateTenantName } from './keys.js';
@@ -33,6 +34,7 @@ import { SchemaIndex } from './schema-index.js';
 import type { StageDirection } from './stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
 import { RegistryContext } from './registry/context.js';
+import { history, modelHistory, visibleEvents, watchEvents, type HistoryOptions, type WatchOptions } from './registry/history.js';
 import { listVersions, scanVersions, summaries, summary, type ListOptions } from './registry/listings.js';
 import { lookupSchema } from './registry/lookup.js';
 import { checkRegistration, registerVersion, type RegistrationHooks, type ResolvedBase } from './registry/registration.js';
@@ -41,7 +43,7 @@ import { changeStage, latestAtStage, versionsAtStage } from './registry/stage-mo
 import { archiveModel, getActive, getVersion, setActiveVersion, setArchived } from './registry/versions.js';
 import { readWeights, weightsSource, type WeightsSource } from './registry/weights.js';
 
-export type { ListOptions, RegistrationHooks, ResolvedBase };
+export type { HistoryOptions, ListOptions, RegistrationHooks, ResolvedBase, WatchOptions };
 
 /** The registry over one opened store, as one tenant (or the global session) sees it. */
 export class Registry {
@@ -62,7 +64,7 @@ export class Registry {
       this.context = levelOrContext;
     } else {
       const level = levelOrContext;
-      const store = { level, queue: queue!, locks: new KeyedMutex(), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), defaultActor: defaultActor ?? null };
+      const store = { level, queue: queue!, locks: new KeyedMutex(), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), events: new EventLog(level, queue!), defaultActor: defaultActor ?? null };
       this.context = new RegistryContext(store, null);
     }
     this.tenant = this.context.tenant;
@@ -85,6 +87,16 @@ export class Registry {
    */
   uploadWeights(source: AsyncIterable<Uint8Array>): Promise<StoredBlob> {
     return this.context.blobs.upload(source);
+  }
+
+  /** Finds where the event log ends; run once at open, before the first write. */
+  startEvents(): Promise<void> {
+    return this.context.events.start();
+  }
+
+  /** Ends every watcher (the store is closing). */
+  closeEvents(): void {
+    this.context.events.close();
   }
 
   /** Deletes uploads a crash left unreferenced; run once at open. Returns how many. */
@@ -231,6 +243,34 @@ export class Registry {
   /** The weights of one version, checked against their stored SHA-256 and size. */
   readWeights(model: string, version: number): Promise<Uint8Array> {
     return readWeights(this.context, model, version);
+  }
+
+  // ---- the event log (see ./registry/history.ts) ------------------------------------
+
+  /** One model's events, oldest first, after `since`, at most `limit`. O(events returned). */
+  history(model: string, options: HistoryOptions = {}): Promise<ModelEvent[]> {
+    return history(this.context, model, options);
+  }
+
+  /**
+   * Events this session can see after `since`, in seq order, all read from one view:
+   * one model's (by name; O(its events)) or, without `model`, every visible model's.
+   */
+  async *scanEvents(model?: string, options: HistoryOptions = {}): AsyncGenerator<ModelEvent> {
+    const view = this.context.queue.view();
+    try {
+      yield* model === undefined ? visibleEvents(this.context, view, options.since) : modelHistory(this.context, view, model, options);
+    } finally {
+      view.release();
+    }
+  }
+
+  /**
+   * Committed events this session can see, in seq order, none skipped, none twice:
+   * with `since`, what came after it first, then live. Break out of the loop to stop.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<ModelEvent> {
+    return watchEvents(this.context, options);
   }
 
   // ---- maintenance ----------------------------------------------------------------

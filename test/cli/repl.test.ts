@@ -412,7 +412,7 @@ describe('complete()', () => {
   });
 
   it('offers table names after FROM', async () => {
-    expect(await complete('SELECT * FROM ML_MODEL', context)).toEqual([['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS'], 'ML_MODEL']);
+    expect(await complete('SELECT * FROM ML_MODEL', context)).toEqual([['ML_MODELS_DASHBOARD', 'ML_MODEL_EVENTS', 'ML_MODEL_VERSIONS'], 'ML_MODEL']);
     expect(await complete('select * from ml_j', context)).toEqual([['ML_JOBS'], 'ml_j']);
   });
 

@@ -134,14 +134,15 @@ export async function expectError(promise: Promise<unknown>, code: ErrorCode, me
 }
 
 /** Everything SQL can see: dashboard, every version, every job. */
-export async function snapshot(db: Database): Promise<{ dashboard: readonly Row[]; versions: readonly Row[]; jobs: readonly Row[] }> {
+export async function snapshot(db: Database): Promise<{ dashboard: readonly Row[]; versions: readonly Row[]; jobs: readonly Row[]; events: readonly Row[] }> {
   const dashboard = (await db.query('SELECT * FROM ML_MODELS_DASHBOARD ORDER BY name')).rows;
   const versions = (await db.query('SELECT * FROM ML_MODEL_VERSIONS')).rows;
   const jobs = (await db.query('SELECT * FROM ML_JOBS')).rows;
-  return { dashboard, versions, jobs };
+  const events = (await db.query('SELECT * FROM ML_MODEL_EVENTS')).rows;
+  return { dashboard, versions, jobs, events };
 }
 
-/** Expects `run()` to fail with `code` and to leave the dashboard, versions and jobs exactly as they were. */
+/** Expects `run()` to fail with `code` and to leave the dashboard, versions, jobs and event log exactly as they were. */
 export async function expectFailsUnchanged(
   db: Database,
   run: () => Promise<unknown>,

@@ -1,16 +1,28 @@
 /**
- * Model-based test: random sequences of CREATE / USE VERSION / ARCHIVE / UNARCHIVE over a
- * few model names, checked statement by statement against a tiny in-memory model of the
- * registry (RedDB semantics).
+ * Model-based test: random sequences of CREATE / USE VERSION / ARCHIVE / UNARCHIVE /
+ * PROMOTE / DEMOTE / RETIRE over a few model names, checked statement by statement
+ * against a tiny in-memory model of the registry (RedDB semantics), and, after every
+ * statement, that replaying the event log from empty rebuilds every head as stored.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Database, ErrorCode, Row } from '../../src/index.js';
+import { expectLogRebuildsState } from '../helpers/replay.js';
 import { expectFailsUnchanged, ident, memoryDb, one, sha256, snapshot, weights } from '../helpers/sql.js';
 
+const STAGE_ORDER = ['dev', 'staging', 'production'] as const;
+type StageName = (typeof STAGE_ORDER)[number];
+
+interface VersionState {
+  archived: boolean;
+  stage: StageName;
+  retired: boolean;
+}
+
 interface ModelState {
-  versions: { archived: boolean }[];
+  versions: VersionState[];
   active: number | null;
+  retired: boolean;
 }
 type Model = Map<string, ModelState>;
 
@@ -26,10 +38,22 @@ function lookupError(model: Model, name: string, version: number): ErrorCode | n
   return null;
 }
 
+/** What USE VERSION fails with, if anything (the model's retirement is checked before the version). */
+function useError(model: Model, name: string, version: number): ErrorCode | null {
+  const state = model.get(name);
+  if (version < 1 || !state) return lookupError(model, name, version);
+  if (state.retired) return 'MODEL_RETIRED';
+  const code = lookupError(model, name, version);
+  if (code) return code;
+  const entry = state.versions[version - 1]!;
+  return entry.retired ? 'VERSION_RETIRED' : entry.archived ? 'VERSION_ARCHIVED' : null;
+}
+
 async function checkAgainstModel(model: Model, db: Database): Promise<void> {
   const names = [...model.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Naming `retired` lists retired models and versions too.
   const dashboard = await db.query(
-    'SELECT name, active_version, total_versions, archived_versions, latest_version FROM ML_MODELS_DASHBOARD',
+    'SELECT name, active_version, total_versions, archived_versions, latest_version, retired FROM ML_MODELS_DASHBOARD WHERE retired IS NOT NULL',
   );
   expect(dashboard.rows).toEqual(
     names.map((name) => {
@@ -40,16 +64,18 @@ async function checkAgainstModel(model: Model, db: Database): Promise<void> {
         total_versions: s.versions.length,
         archived_versions: s.versions.filter((v) => v.archived).length,
         latest_version: s.versions.length,
+        retired: s.retired,
       };
     }),
   );
-  const versions = await db.query('SELECT model, version, active, archived FROM ML_MODEL_VERSIONS ORDER BY model, version');
+  const versions = await db.query('SELECT model, version, active, archived, stage, retired FROM ML_MODEL_VERSIONS WHERE retired IS NOT NULL ORDER BY model, version');
   const expected: Row[] = [];
   for (const name of names) {
     const s = model.get(name)!;
-    s.versions.forEach((v, i) => expected.push({ model: name, version: i + 1, active: s.active === i + 1, archived: v.archived }));
+    s.versions.forEach((v, i) => expected.push({ model: name, version: i + 1, active: s.active === i + 1, archived: v.archived, stage: v.stage, retired: v.retired || s.retired }));
   }
   expect(versions.rows).toEqual(expected);
+  await expectLogRebuildsState(db);
 }
 
 /** Runs a statement the model says must not change anything visible (an error, or a no-op). */
@@ -67,10 +93,15 @@ class Create implements fc.AsyncCommand<Model, Database> {
   }
   async run(model: Model, db: Database): Promise<void> {
     const bytes = weights(this.seed, 8);
-    const row = one(await db.query(`CREATE MODEL ${ident(this.name)} WITH (weights = $1, active = $2)`, [bytes, this.active]));
-    const state = model.get(this.name) ?? { versions: [], active: null };
+    const sql = `CREATE MODEL ${ident(this.name)} WITH (weights = $1, active = $2)`;
+    if (model.get(this.name)?.retired) {
+      await expectFailsUnchanged(db, () => db.query(sql, [bytes, this.active]), 'MODEL_RETIRED');
+      return;
+    }
+    const row = one(await db.query(sql, [bytes, this.active]));
+    const state = model.get(this.name) ?? { versions: [], active: null, retired: false };
     model.set(this.name, state);
-    state.versions.push({ archived: false });
+    state.versions.push({ archived: false, stage: 'dev', retired: false });
     const version = state.versions.length;
     if (this.active) state.active = version;
     expect(row).toEqual({ model: this.name, version, active: this.active, sha256: sha256(bytes) });
@@ -88,8 +119,7 @@ class Use implements fc.AsyncCommand<Model, Database> {
   }
   async run(model: Model, db: Database): Promise<void> {
     const sql = `ALTER MODEL ${ident(this.name)} USE VERSION $1`;
-    const code = lookupError(model, this.name, this.version)
-      ?? (model.get(this.name)!.versions[this.version - 1]!.archived ? 'VERSION_ARCHIVED' : null);
+    const code = useError(model, this.name, this.version);
     if (code) {
       await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
     } else {
@@ -162,6 +192,64 @@ class ArchiveModel implements fc.AsyncCommand<Model, Database> {
   }
 }
 
+/** ALTER MODEL m VERSION n PROMOTE TO / DEMOTE TO stage. */
+class ChangeStage implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number, readonly promote: boolean, readonly to: StageName) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ALTER MODEL ${ident(this.name)} VERSION $1 ${this.promote ? 'PROMOTE' : 'DEMOTE'} TO ${this.to}`;
+    let code = lookupError(model, this.name, this.version);
+    const state = model.get(this.name);
+    const entry = code ? undefined : state!.versions[this.version - 1]!;
+    if (entry && this.promote) code = state!.retired ? 'MODEL_RETIRED' : entry.retired ? 'VERSION_RETIRED' : entry.archived ? 'VERSION_ARCHIVED' : null;
+    if (entry && !code && STAGE_ORDER.indexOf(this.to) - STAGE_ORDER.indexOf(entry.stage) !== (this.promote ? 1 : -1)) code = 'INVALID_TRANSITION';
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
+    } else {
+      const row = one(await db.query(sql, [this.version]));
+      expect(row).toMatchObject({ model: this.name, version: this.version, from_stage: entry!.stage, stage: this.to });
+      entry!.stage = this.to;
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `${this.promote ? 'PROMOTE' : 'DEMOTE'} ${this.name} v${this.version} TO ${this.to}`;
+  }
+}
+
+/** RETIRE MODEL m [VERSION n]. */
+class Retire implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly version: number | null) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `RETIRE MODEL ${ident(this.name)}${this.version === null ? '' : ' VERSION $1'}`;
+    const params = this.version === null ? [] : [this.version];
+    const state = model.get(this.name);
+    const code = this.version === null ? (state ? null : 'UNKNOWN_MODEL') : lookupError(model, this.name, this.version);
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql, params), code);
+    } else {
+      const entry = this.version === null ? undefined : state!.versions[this.version - 1]!;
+      const changed = entry ? !entry.retired : !state!.retired;
+      const run = async () => one(await db.query(sql, params));
+      const row = changed ? await run() : await unchanged(db, run);
+      if (entry) {
+        entry.retired = true;
+        if (state!.active === this.version) state!.active = null;
+      } else state!.retired = true;
+      expect(row).toEqual({ model: this.name, version: this.version, retired: changed ? 1 : 0, active_version: state!.active });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `RETIRE ${this.name}${this.version === null ? '' : ` v${this.version}`}`;
+  }
+}
+
 const name = fc.constantFrom(...NAMES);
 /** Mostly versions that may exist; sometimes 0 (invalid) or one past what a short run creates. */
 const version = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 6) });
@@ -172,6 +260,9 @@ const commands = [
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, true)),
   name.map((n) => new ArchiveModel(n)),
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, false)),
+  fc.tuple(name, version, fc.boolean(), fc.constantFrom(...STAGE_ORDER)).map(([n, v, p, to]) => new ChangeStage(n, v, p, to)),
+  fc.tuple(name, version, fc.boolean(), fc.constantFrom(...STAGE_ORDER)).map(([n, v, p, to]) => new ChangeStage(n, v, p, to)),
+  fc.tuple(name, fc.option(version, { freq: 3 })).map(([n, v]) => new Retire(n, v)),
 ];
 
 describe('registry statements against a model of the registry', () => {

@@ -9,6 +9,7 @@
 import { ModelSqlError, corruption, permissionDenied, unknownModel, unknownVersion } from '../../errors.js';
 import type { Blobs } from '../blobs.js';
 import type { CommitQueue, ReadView, WriteOp } from '../commit-queue.js';
+import type { EventInput, EventLog } from '../events.js';
 import type { KeyedMutex } from '../keyed-mutex.js';
 import { escapeSegment, modelKey, parseModelKey, parseVersionKey, validateModelName, versionKey } from '../keys.js';
 import type { Level, TextSublevel } from '../level.js';
@@ -29,7 +30,8 @@ export interface RegistryStore {
   readonly locks: KeyedMutex;
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
-  /** `created_by` when a registration names none. */
+  readonly events: EventLog;
+  /** `created_by` when a registration names none, and the actor of events of statements that name none. */
   readonly defaultActor: string | null;
 }
 
@@ -39,10 +41,16 @@ export interface Resolved {
   readonly head: HeadRecord;
 }
 
-/** What the work of one write returns: its answer, and the writes to commit as one unit. */
+/**
+ * What the work of one write returns: its answer, the writes to commit as one unit,
+ * and the events that record them (committed in the same unit; one per thing changed).
+ */
 export interface WriteUnit<T> {
   readonly result: T;
   readonly ops: readonly WriteOp[];
+  readonly events?: readonly EventInput[];
+  /** Who made the change (the statement's `created_by`); default: the handle's actor. */
+  readonly actor?: string | null;
 }
 
 /** A CORRUPTION for a key that does not parse. */
@@ -69,6 +77,7 @@ export class RegistryContext implements RegistryStore {
   readonly locks: KeyedMutex;
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
+  readonly events: EventLog;
   readonly defaultActor: string | null;
 
   constructor(
@@ -81,6 +90,7 @@ export class RegistryContext implements RegistryStore {
     this.locks = store.locks;
     this.blobs = store.blobs;
     this.index = store.index;
+    this.events = store.events;
     this.defaultActor = store.defaultActor;
   }
 
@@ -99,10 +109,10 @@ export class RegistryContext implements RegistryStore {
   /**
    * The one place a registry write runs: under the lock of model key `key`, reads its
    * head as of the latest state (`undefined` when the model has no versions yet), lets
-   * `work` decide, and submits the ops it returns as one unit (none: nothing is
-   * committed), then waits until they are durable. Everything a statement writes goes
-   * through here, so later concerns that must join the same atomic unit (an event log
-   * appending events that `work` returns beside its ops, transactions) hook in here.
+   * `work` decide, and submits the ops it returns, with the events recording them, as
+   * one unit (no ops: nothing is committed), then waits until they are durable.
+   * Everything a statement writes goes through here, so whatever must join the same
+   * atomic unit (the event log; later transactions) hooks in here.
    */
   async writeUnit<T>(key: string, work: (head: HeadRecord | undefined) => Promise<WriteUnit<T>>): Promise<T> {
     const { queue } = this;
@@ -110,7 +120,7 @@ export class RegistryContext implements RegistryStore {
     const result = await this.locks.run(key, async () => {
       const epoch = queue.epoch;
       const unit = await work(this.readHead(key, 'latest'));
-      if (unit.ops.length > 0) durable = queue.submit(unit.ops, epoch);
+      if (unit.ops.length > 0) durable = this.events.submit(unit.ops, unit.events ?? [], epoch, unit.actor ?? this.defaultActor);
       return unit.result;
     });
     await durable;

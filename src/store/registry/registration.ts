@@ -7,6 +7,7 @@
 import { invalidArgument, retired, unknownModel, unknownVersion } from '../../errors.js';
 import type { StoredBlob } from '../blobs.js';
 import type { WriteOp } from '../commit-queue.js';
+import { activeMoved, type EventInput } from '../events.js';
 import { MAX_VERSION, modelKey, validateModelName, versionKey } from '../keys.js';
 import { encodeRecord, type HeadRecord } from '../records.js';
 import type { RegisterVersionInput, RegisteredVersion } from '../types.js';
@@ -90,7 +91,9 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
     ];
     if (fingerprint) ops.push(...ctx.index.addOps({ modelKey: key, version, createdAt: now }, fingerprint));
     if (hooks.extraOps) ops.push(...hooks.extraOps(version));
-    return { result: { version, active: newHead.active === version }, ops };
+    const events: EventInput[] = [{ kind: 'version_created', model: key, version, newValue: version, detail: hooks.jobId ? { job_id: hooks.jobId } : null }];
+    if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
+    return { result: { version, active: newHead.active === version }, ops, events, actor: fields.createdBy };
   });
   return { model, version, active, sha256: blob?.sha256 ?? null };
 }

@@ -4,6 +4,7 @@
  */
 
 import type { WriteOp } from '../commit-queue.js';
+import { activeMoved, type EventInput } from '../events.js';
 import { stageKey, versionKey, versionRange } from '../keys.js';
 import { decodeVersion, encodeRecord } from '../records.js';
 import { checkVersionNumber } from '../version-input.js';
@@ -32,7 +33,7 @@ export async function retire(ctx: RegistryContext, model: string, version: numbe
         ops.push(...schemaIndexOps(ctx, key, head, versionOf(vKey), decodeVersion(raw, vKey), 'remove'));
       }
       ops.push(ctx.headOp(key, { ...head, retired: true, updatedAt: now }));
-      return { result: { changed: true, active: head.active }, ops };
+      return { result: { changed: true, active: head.active }, ops, events: [{ kind: 'retired', model: key, version: null }] };
     }
     const record = ctx.readRecord(model, key, head, version, 'latest');
     if (record.retired) return { result: { changed: false, active: head.active }, ops: [] };
@@ -45,6 +46,8 @@ export async function retire(ctx: RegistryContext, model: string, version: numbe
     const production = head.production === version ? await productionAfter(ctx, key, head, version, 'dev') : head.production;
     const active = head.active === version ? null : head.active;
     ops.push(ctx.headOp(key, { ...head, active, production, updatedAt: now }));
-    return { result: { changed: true, active }, ops };
+    const events: EventInput[] = [{ kind: 'retired', model: key, version }];
+    if (active !== head.active) events.push(activeMoved(key, head.active, active));
+    return { result: { changed: true, active }, ops, events };
   });
 }

@@ -37,7 +37,8 @@ export async function changeStage(ctx: RegistryContext, model: string, version: 
     if (to !== 'dev' && !record.retired) ops.push({ type: 'put', sublevel: level.stages, key: stageKey(key, to, version), value: '' });
     const production = await productionAfter(ctx, key, head, version, to);
     ops.push(ctx.headOp(key, { ...head, production, updatedAt: now }));
-    return { result: { from: record.stage, to, promotedAt: new Date(now) }, ops };
+    const events = [{ kind: 'stage_moved', model: key, version, oldValue: record.stage, newValue: to } as const];
+    return { result: { from: record.stage, to, promotedAt: new Date(now) }, ops, events };
   });
 }
 

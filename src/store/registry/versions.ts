@@ -5,6 +5,7 @@
 
 import { retired, versionArchived } from '../../errors.js';
 import type { WriteOp } from '../commit-queue.js';
+import { activeMoved, type EventInput } from '../events.js';
 import { versionKey, versionRange } from '../keys.js';
 import { decodeVersion, encodeRecord } from '../records.js';
 import type { ModelVersion } from '../types.js';
@@ -45,8 +46,9 @@ export async function setActiveVersion(ctx: RegistryContext, model: string, vers
     const record = ctx.readRecord(model, key, head, version, 'latest');
     if (record.retired) throw retired(model, version);
     if (record.archived) throw versionArchived(model, version);
-    const ops = head.active === version ? [] : [ctx.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
-    return { result: { previous: head.active }, ops };
+    if (head.active === version) return { result: { previous: head.active }, ops: [] };
+    const ops = [ctx.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
+    return { result: { previous: head.active }, ops, events: [activeMoved(key, head.active, version)] };
   });
 }
 
@@ -67,7 +69,9 @@ export async function setArchived(ctx: RegistryContext, model: string, version: 
       ...schemaIndexOps(ctx, key, head, version, record, archived ? 'remove' : 'add'),
       ctx.headOp(key, { ...head, active, archived: head.archived + (archived ? 1 : -1), updatedAt: touched(head) }),
     ];
-    return { result: { changed: true, active }, ops };
+    const events: EventInput[] = [{ kind: archived ? 'archived' : 'unarchived', model: key, version }];
+    if (active !== head.active) events.push(activeMoved(key, head.active, active));
+    return { result: { changed: true, active }, ops, events };
   });
 }
 
@@ -78,16 +82,19 @@ export async function archiveModel(ctx: RegistryContext, model: string): Promise
     // Versions queued by earlier statements must be on disk before we iterate them.
     await queue.idle();
     const ops: WriteOp[] = [];
-    let archived = 0;
+    const events: EventInput[] = [];
     for await (const [vKey, raw] of level.versions.iterator(versionRange(key))) {
       const record = decodeVersion(raw, vKey);
       if (record.archived) continue;
-      archived++;
+      const version = versionOf(vKey);
       ops.push({ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord({ ...record, archived: true }) });
-      ops.push(...schemaIndexOps(ctx, key, head, versionOf(vKey), record, 'remove'));
+      ops.push(...schemaIndexOps(ctx, key, head, version, record, 'remove'));
+      events.push({ kind: 'archived', model: key, version });
     }
+    const archived = events.length;
     if (archived === 0) return { result: { archived: 0, active: null }, ops: [] };
     ops.push(ctx.headOp(key, { ...head, active: null, archived: head.archived + archived, updatedAt: touched(head) }));
-    return { result: { archived, active: null }, ops };
+    if (head.active !== null) events.push(activeMoved(key, head.active, null));
+    return { result: { archived, active: null }, ops, events };
   });
 }
