@@ -21,9 +21,9 @@ import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
 import { STAGES, type Stage } from './store/records.js';
 import type { ModelEvent } from './store/events.js';
-import { Registry, type HistoryOptions, type ListOptions, type WatchOptions } from './store/registry.js';
+import { Registry, type AliasOutcome, type ArchiveOutcome, type HistoryOptions, type ListOptions, type StageMove, type TagOutcome, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
-import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup } from './store/types.js';
+import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup, VersionRef } from './store/types.js';
 
 /** Options of {@link open}. Give exactly one of `path` and `memory`. */
 export interface OpenOptions {
@@ -62,19 +62,27 @@ export interface CloseOptions {
 /** The typed registry API: the same implementation SQL uses, acting as the handle's tenant. */
 export interface RegistryApi {
   registerVersion(model: string, input: RegisterVersionInput): Promise<RegisteredVersion>;
-  setActiveVersion(model: string, version: number): Promise<{ previous: number | null }>;
+  /**
+   * Points the active pointer at `version`. Wherever this API takes a version it takes
+   * a {@link VersionRef}: the number, or an alias written `'@champion'`, resolved when
+   * the call runs (UNKNOWN_ALIAS when the model has no such alias).
+   */
+  setActiveVersion(model: string, version: VersionRef): Promise<{ previous: number | null; version: number }>;
+  /** `USE PREVIOUS VERSION`: back one step along the pointer's logged history (NO_MATCHING_VERSION when there is none). */
+  usePreviousVersion(model: string): Promise<{ previous: number | null; version: number; steps: number }>;
   /** Moves a version one stage up: dev → staging → production (else INVALID_TRANSITION). */
-  promote(model: string, version: number, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }>;
+  promote(model: string, version: VersionRef, to: Stage): Promise<StageMove>;
   /** Moves a version one stage down: production → staging → dev (else INVALID_TRANSITION). */
-  demote(model: string, version: number, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }>;
-  archiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
+  demote(model: string, version: VersionRef, to: Stage): Promise<StageMove>;
+  /** Archives a version (dropping its aliases). */
+  archiveVersion(model: string, version: VersionRef): Promise<ArchiveOutcome>;
   archiveModel(model: string): Promise<{ archived: number; active: number | null }>;
-  unarchiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
+  unarchiveVersion(model: string, version: VersionRef): Promise<ArchiveOutcome>;
   /** Soft-retires a model: hidden from the dashboard and listings, still resolvable; no-op when already retired. */
   retireModel(model: string): Promise<{ changed: boolean }>;
-  /** Soft-retires one version (clearing the active pointer if it pointed there). */
-  retireVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }>;
-  getVersion(model: string, version: number): Promise<ModelVersion>;
+  /** Soft-retires one version (clearing the active pointer if it pointed there, dropping its aliases). */
+  retireVersion(model: string, version: VersionRef): Promise<{ changed: boolean; active: number | null; version: number | null }>;
+  getVersion(model: string, version: VersionRef): Promise<ModelVersion>;
   /** The active version, or null; MODEL_RETIRED for a retired model. */
   getActive(model: string): Promise<ModelVersion | null>;
   /** The most recently registered version at `stage`, or null. */
@@ -91,6 +99,22 @@ export interface RegistryApi {
   exportWeights(model: string, version: number, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
   /** One model's events (`ML_MODEL_EVENTS`), oldest first: those after seq `since`, at most `limit`. O(events returned). */
   history(model: string, options?: HistoryOptions): Promise<ModelEvent[]>;
+  /** Points alias `alias` (a name, without `@`) at `version`, creating or moving it. */
+  setAlias(model: string, alias: string, version: VersionRef): Promise<AliasOutcome>;
+  /** Drops an alias; UNKNOWN_ALIAS when the model has none of that name. */
+  dropAlias(model: string, alias: string): Promise<{ alias: string; version: number }>;
+  /** The version an alias (`'champion'` or `'@champion'`) points at: one point read. */
+  resolve(model: string, alias: string): Promise<number>;
+  /** The aliases of one model, or of every model this handle sees. */
+  listAliases(model?: string): Promise<ModelAlias[]>;
+  /** Sets a model tag (a string value); setting the value it has changes nothing. */
+  setTag(model: string, key: string, value: string): Promise<TagOutcome>;
+  /** Removes a model tag; removing one that is not there changes nothing. */
+  removeTag(model: string, key: string): Promise<TagOutcome>;
+  /** Sets a tag of one version. */
+  setVersionTag(model: string, version: VersionRef, key: string, value: string): Promise<TagOutcome>;
+  /** Removes a tag of one version. */
+  removeVersionTag(model: string, version: VersionRef, key: string): Promise<TagOutcome>;
 }
 
 /** The typed job API (a tenant sees only its own jobs). */
@@ -156,15 +180,16 @@ export class Database {
     const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) => core.track(async () => fn(this.store(), ...args));
     this.registry = {
       registerVersion: guard((store, model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
-      setActiveVersion: guard((store, model: string, version: number) => store.setActiveVersion(model, version)),
-      promote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'promote', checkStage(to))),
-      demote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'demote', checkStage(to))),
-      archiveVersion: guard((store, model: string, version: number) => store.archiveVersion(model, version)),
+      setActiveVersion: guard((store, model: string, version: VersionRef) => store.setActiveVersion(model, version)),
+      usePreviousVersion: guard((store, model: string) => store.usePreviousVersion(model)),
+      promote: guard((store, model: string, version: VersionRef, to: Stage) => store.changeStage(model, version, 'promote', checkStage(to))),
+      demote: guard((store, model: string, version: VersionRef, to: Stage) => store.changeStage(model, version, 'demote', checkStage(to))),
+      archiveVersion: guard((store, model: string, version: VersionRef) => store.archiveVersion(model, version)),
       archiveModel: guard((store, model: string) => store.archiveModel(model)),
-      unarchiveVersion: guard((store, model: string, version: number) => store.unarchiveVersion(model, version)),
+      unarchiveVersion: guard((store, model: string, version: VersionRef) => store.unarchiveVersion(model, version)),
       retireModel: guard(async (store, model: string) => ({ changed: (await store.retire(model)).changed })),
-      retireVersion: guard((store, model: string, version: number) => store.retire(model, version)),
-      getVersion: guard((store, model: string, version: number) => store.getVersion(model, version)),
+      retireVersion: guard((store, model: string, version: VersionRef) => store.retire(model, version)),
+      getVersion: guard((store, model: string, version: VersionRef) => store.getVersion(model, version)),
       getActive: guard((store, model: string) => store.getActive(model)),
       latestAtStage: guard((store, model: string, stage: Stage) => store.latestAtStage(model, checkStage(stage))),
       listVersions: guard((store, model: string) => store.listVersions(model)),
@@ -172,6 +197,14 @@ export class Database {
       lookupSchema: guard((store, schema: SchemaInput) => store.lookupSchema(schema)),
       readWeights: guard((store, model: string, version: number) => store.readWeights(model, version)),
       history: guard((store, model: string, options?: HistoryOptions) => store.history(model, options)),
+      setAlias: guard((store, model: string, alias: string, version: VersionRef) => store.setAlias(model, alias, version)),
+      dropAlias: guard((store, model: string, alias: string) => store.dropAlias(model, alias)),
+      resolve: guard((store, model: string, alias: string) => store.resolveAlias(model, alias)),
+      listAliases: guard((store, model?: string) => store.listAliases(model)),
+      setTag: guard((store, model: string, key: string, value: string) => store.changeTag(model, null, key, checkTagValue(value))),
+      removeTag: guard((store, model: string, key: string) => store.changeTag(model, null, key, null)),
+      setVersionTag: guard((store, model: string, version: VersionRef, key: string, value: string) => store.changeTag(model, checkVersionGiven(version), key, checkTagValue(value))),
+      removeVersionTag: guard((store, model: string, version: VersionRef, key: string) => store.changeTag(model, checkVersionGiven(version), key, null)),
       exportWeights: guard(async (store, model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
         if (!core.allowFileAccess) throw fileAccessDenied(path);
         if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
@@ -339,6 +372,18 @@ export class Database {
   private assertOpen(): void {
     if (this.core.closing) throw new ModelSqlError('CLOSED', 'the registry is closed');
   }
+}
+
+/** A tag value given to setTag: a string (null is not "remove": removeTag says that). */
+function checkTagValue(value: unknown): string {
+  if (typeof value !== 'string') throw invalidArgument(`a tag value is a string, got ${describeValue(value)}`);
+  return value;
+}
+
+/** The version of a version-tag call: required (without one the call would tag the model). */
+function checkVersionGiven(version: unknown): VersionRef {
+  if (version === null || version === undefined) throw invalidArgument('a version tag needs a version: a number or an alias written \'@name\'');
+  return version as VersionRef;
 }
 
 function checkStage(stage: unknown): Stage {

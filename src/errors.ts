@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'SYNTAX_ERROR'
   | 'UNKNOWN_MODEL'
   | 'UNKNOWN_VERSION'
+  | 'UNKNOWN_ALIAS'
+  | 'NO_MATCHING_VERSION'
   | 'VERSION_ARCHIVED'
   | 'INVALID_TRANSITION'
   | 'MODEL_RETIRED'
@@ -38,6 +40,8 @@ export interface ErrorDetails {
   readonly model?: string;
   /** Version the error is about. */
   readonly version?: number;
+  /** UNKNOWN_ALIAS: the alias that does not exist. */
+  readonly alias?: string;
   /** Job the error is about. */
   readonly jobId?: string;
   /** INVALID_TRANSITION: the stage the version is at. */
@@ -89,6 +93,11 @@ export function unknownModel(model: string): ModelSqlError {
 /** `unknown version 99 for model 'spam'` */
 export function unknownVersion(model: string, version: number): ModelSqlError {
   return new ModelSqlError('UNKNOWN_VERSION', `unknown version ${version} for model '${model}'`, { model, version });
+}
+
+/** `model 'spam' has no alias 'champion'` */
+export function unknownAlias(model: string, alias: string): ModelSqlError {
+  return new ModelSqlError('UNKNOWN_ALIAS', `model '${model}' has no alias '${alias}'`, { model, alias });
 }
 
 /** `version 1 of model 'spam' is archived; unarchive before use` */

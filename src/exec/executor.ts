@@ -9,7 +9,7 @@ import type { Jobs } from '../store/jobs.js';
 import type { Registry } from '../store/registry.js';
 import { planCreateModel } from './create-model.js';
 import { fileAccessDenied, fileChunks } from './files.js';
-import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+import { bindValue, bindVersionRef, describeValue, type Params } from './params.js';
 import { bindSchema } from './schema.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
@@ -74,20 +74,42 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       return result('CREATE MODEL', [{ model: version.model, version: version.version, active: version.active, sha256: version.sha256, job_id: job.id }]);
     }
     case 'UseVersion': {
-      const version = bindInteger(node.version, params, 'VERSION');
-      const { previous } = await registry.setActiveVersion(node.model, version);
+      const { previous, version } = await registry.setActiveVersion(node.model, bindVersionRef(node.version, params));
       return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);
     }
+    case 'UsePreviousVersion': {
+      const { previous, version } = await registry.usePreviousVersion(node.model);
+      return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);
+    }
+    case 'SetAlias': {
+      const { alias, previous, version } = await registry.setAlias(node.model, node.alias, bindVersionRef(node.version, params));
+      return result('ALTER MODEL', [{ model: node.model, alias, version, previous_version: previous }]);
+    }
+    case 'DropAlias': {
+      const { alias, version } = await registry.dropAlias(node.model, node.alias);
+      return result('ALTER MODEL', [{ model: node.model, alias, version: null, previous_version: version }]);
+    }
+    case 'SetTag':
+    case 'UnsetTag': {
+      const version = node.version === null ? null : bindVersionRef(node.version, params);
+      let value: string | null = null;
+      if (node.kind === 'SetTag') {
+        const bound = bindValue(node.value, params);
+        if (typeof bound !== 'string') throw invalidArgument(`a tag value is a string, got ${describeValue(bound)}`);
+        value = bound;
+      }
+      const { changed, previous } = await registry.changeTag(node.model, version, node.key, value);
+      return result('ALTER MODEL', [{ model: node.model, tag: node.key, value, previous_value: previous, changed: changed ? 1 : 0 }]);
+    }
     case 'ChangeStage': {
-      const version = bindInteger(node.version, params, 'VERSION');
       const direction = node.direction === 'PROMOTE' ? 'promote' : 'demote';
-      const moved = await registry.changeStage(node.model, version, direction, node.stage);
-      return result('ALTER MODEL', [{ model: node.model, version, from_stage: moved.from, stage: moved.to, promoted_at: moved.promotedAt }]);
+      const moved = await registry.changeStage(node.model, bindVersionRef(node.version, params), direction, node.stage);
+      return result('ALTER MODEL', [{ model: node.model, version: moved.version, from_stage: moved.from, stage: moved.to, promoted_at: moved.promotedAt }]);
     }
     case 'RetireModel': {
-      const version = node.version === null ? undefined : bindInteger(node.version, params, 'VERSION');
-      const { changed, active } = await registry.retire(node.model, version);
-      return result('RETIRE MODEL', [{ model: node.model, version: version ?? null, retired: changed ? 1 : 0, active_version: active }]);
+      const ref = node.version === null ? undefined : bindVersionRef(node.version, params);
+      const { changed, active, version } = await registry.retire(node.model, ref);
+      return result('RETIRE MODEL', [{ model: node.model, version, retired: changed ? 1 : 0, active_version: active }]);
     }
     case 'SetTenant': {
       const value = node.tenant === null ? null : bindValue(node.tenant, params);
@@ -106,11 +128,11 @@ export async function executeStatement(node: StatementNode, params: Params, cont
         const { archived, active } = await registry.archiveModel(node.model);
         return result('ARCHIVE MODEL', [{ model: node.model, archived, active_version: active }]);
       }
-      const { changed, active } = await registry.archiveVersion(node.model, bindInteger(node.version, params, 'VERSION'));
+      const { changed, active } = await registry.archiveVersion(node.model, bindVersionRef(node.version, params));
       return result('ARCHIVE MODEL', [{ model: node.model, archived: changed ? 1 : 0, active_version: active }]);
     }
     case 'UnarchiveModel': {
-      const { changed, active } = await registry.unarchiveVersion(node.model, bindInteger(node.version, params, 'VERSION'));
+      const { changed, active } = await registry.unarchiveVersion(node.model, bindVersionRef(node.version, params));
       return result('UNARCHIVE MODEL', [{ model: node.model, unarchived: changed ? 1 : 0, active_version: active }]);
     }
     case 'CancelJob': {

@@ -1,5 +1,5 @@
 import { describeValue, invalidArgument } from '../errors.js';
-import type { ValueNode } from '../parser/ast.js';
+import type { ValueNode, VersionRefNode } from '../parser/ast.js';
 
 export { describeValue };
 
@@ -46,4 +46,16 @@ export function bindInteger(node: ValueNode, params: Params, what: string, min =
     throw invalidArgument(`${what} must be a whole number from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return n;
+}
+
+/**
+ * How a statement names a version, bound: a version number, or `'@name'` for an alias
+ * (written `@name`, or passed as a `$n` string such as `'@champion'`), which the
+ * registry resolves when the statement runs.
+ */
+export function bindVersionRef(node: VersionRefNode, params: Params, what = 'VERSION'): number | `@${string}` {
+  if (node.kind === 'AliasRef') return `@${node.name}`;
+  const value = bindValue(node, params);
+  if (typeof value === 'string' && value.startsWith('@')) return value as `@${string}`;
+  return bindInteger(node, params, what);
 }

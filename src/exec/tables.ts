@@ -8,11 +8,12 @@ import type { Job, Jobs } from '../store/jobs.js';
 import { isJobId } from '../store/keys.js';
 import type { Registry } from '../store/registry.js';
 import type { ModelSummary, ModelVersion } from '../store/types.js';
+import { ALIAS_COLUMNS, aliasTable } from './alias-table.js';
 import { EVENT_COLUMNS, eventTable } from './event-table.js';
 import type { ColumnDef, Row, ScanHints, VirtualTable } from './virtual-table.js';
 
 /** Table names, as `SELECT ... FROM` spells them. */
-export const TABLE_NAMES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ML_MODEL_EVENTS'] as const;
+export const TABLE_NAMES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ML_MODEL_EVENTS', 'ML_MODEL_ALIASES'] as const;
 
 const DASHBOARD_COLUMNS: readonly ColumnDef[] = [
   { name: 'name', type: 'text' },
@@ -24,6 +25,9 @@ const DASHBOARD_COLUMNS: readonly ColumnDef[] = [
   { name: 'updated_at', type: 'timestamp' },
   { name: 'production_version', type: 'integer' },
   { name: 'retired', type: 'boolean' },
+  // name → version, names sorted
+  { name: 'aliases', type: 'json' },
+  { name: 'tags', type: 'json' },
   { name: 'tenant', type: 'text' },
 ];
 
@@ -55,6 +59,9 @@ const VERSION_COLUMNS: readonly ColumnDef[] = [
   { name: 'config', type: 'json' },
   { name: 'schema_hash', type: 'text' },
   { name: 'schema', type: 'json' },
+  // the names of the aliases pointing here, sorted
+  { name: 'aliases', type: 'json' },
+  { name: 'tags', type: 'json' },
   { name: 'tenant', type: 'text' },
 ];
 
@@ -81,6 +88,7 @@ export const TABLE_COLUMNS: ReadonlyMap<string, readonly ColumnDef[]> = new Map(
   ['ML_MODEL_VERSIONS', VERSION_COLUMNS],
   ['ML_JOBS', JOB_COLUMNS],
   ['ML_MODEL_EVENTS', EVENT_COLUMNS],
+  ['ML_MODEL_ALIASES', ALIAS_COLUMNS],
 ]);
 
 function summaryRow(s: ModelSummary): Row {
@@ -94,6 +102,8 @@ function summaryRow(s: ModelSummary): Row {
     updated_at: s.updatedAt,
     production_version: s.productionVersion,
     retired: s.retired,
+    aliases: s.aliases,
+    tags: s.tags,
     tenant: s.tenant,
   };
 }
@@ -127,6 +137,8 @@ function versionRow(v: ModelVersion): Row {
     config: v.config,
     schema_hash: v.schemaHash,
     schema: v.schema,
+    aliases: v.aliases,
+    tags: v.tags,
     tenant: v.tenant,
   };
 }
@@ -220,5 +232,5 @@ export function createTables(registry: Registry, jobs: Jobs, tenant: string | nu
       for (const job of await jobs.list(tenant)) yield jobRow(job);
     },
   };
-  return new Map([dashboard, versions, jobTable, eventTable(registry)].map((table) => [table.name, table]));
+  return new Map([dashboard, versions, jobTable, eventTable(registry), aliasTable(registry)].map((table) => [table.name, table]));
 }

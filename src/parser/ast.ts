@@ -20,6 +20,16 @@ export interface ParameterNode {
 /** A value that is known once parameters are bound. */
 export type ValueNode = LiteralNode | ParameterNode;
 
+/** `@name`: an alias of the statement's model, standing for the version it points at. */
+export interface AliasRefNode {
+  readonly kind: 'AliasRef';
+  /** The alias name as written, without `@`. */
+  readonly name: string;
+}
+
+/** How a statement names a version: a number (literal or parameter) or `@alias`. */
+export type VersionRefNode = ValueNode | AliasRefNode;
+
 /** A reference to a column of a virtual table. Plain names are folded to lower case. */
 export interface ColumnNode {
   readonly kind: 'Column';
@@ -160,7 +170,45 @@ export interface CreateModelNode {
 export interface UseVersionNode {
   readonly kind: 'UseVersion';
   readonly model: string;
-  readonly version: ValueNode;
+  readonly version: VersionRefNode;
+}
+
+/** `ALTER MODEL name USE PREVIOUS VERSION`: one step back along the pointer's logged history. */
+export interface UsePreviousVersionNode {
+  readonly kind: 'UsePreviousVersion';
+  readonly model: string;
+}
+
+/** `ALTER MODEL name SET ALIAS alias TO VERSION n`: creates or moves an alias. */
+export interface SetAliasNode {
+  readonly kind: 'SetAlias';
+  readonly model: string;
+  readonly alias: string;
+  readonly version: VersionRefNode;
+}
+
+/** `ALTER MODEL name DROP ALIAS alias` */
+export interface DropAliasNode {
+  readonly kind: 'DropAlias';
+  readonly model: string;
+  readonly alias: string;
+}
+
+/** `ALTER MODEL name [VERSION n] SET TAG key = 'value'`; `version` null tags the model. */
+export interface SetTagNode {
+  readonly kind: 'SetTag';
+  readonly model: string;
+  readonly version: VersionRefNode | null;
+  readonly key: string;
+  readonly value: ValueNode;
+}
+
+/** `ALTER MODEL name [VERSION n] UNSET TAG key` */
+export interface UnsetTagNode {
+  readonly kind: 'UnsetTag';
+  readonly model: string;
+  readonly version: VersionRefNode | null;
+  readonly key: string;
 }
 
 /** Lifecycle stages, in order. */
@@ -174,7 +222,7 @@ export type StageName = 'dev' | 'staging' | 'production';
 export interface ChangeStageNode {
   readonly kind: 'ChangeStage';
   readonly model: string;
-  readonly version: ValueNode;
+  readonly version: VersionRefNode;
   readonly direction: 'PROMOTE' | 'DEMOTE';
   readonly stage: StageName;
 }
@@ -183,7 +231,7 @@ export interface ChangeStageNode {
 export interface RetireModelNode {
   readonly kind: 'RetireModel';
   readonly model: string;
-  readonly version: ValueNode | null;
+  readonly version: VersionRefNode | null;
 }
 
 /** `SET TENANT 'name'` (tenant is the value) or `RESET TENANT` (tenant is null). */
@@ -202,14 +250,14 @@ export interface LookupModelNode {
 export interface ArchiveModelNode {
   readonly kind: 'ArchiveModel';
   readonly model: string;
-  readonly version: ValueNode | null;
+  readonly version: VersionRefNode | null;
 }
 
 /** `UNARCHIVE MODEL name VERSION n` */
 export interface UnarchiveModelNode {
   readonly kind: 'UnarchiveModel';
   readonly model: string;
-  readonly version: ValueNode;
+  readonly version: VersionRefNode;
 }
 
 /** `CANCEL JOB 'id'` */
@@ -249,10 +297,18 @@ export interface SelectNode {
   readonly offset: ValueNode | null;
 }
 
+/** What an `ALTER MODEL` statement can be. */
+export type AlterModelNode = UseVersionNode | UsePreviousVersionNode | SetAliasNode | DropAliasNode | SetTagNode | UnsetTagNode | ChangeStageNode;
+
 /** Any modelsql statement. */
 export type StatementNode =
   | CreateModelNode
   | UseVersionNode
+  | UsePreviousVersionNode
+  | SetAliasNode
+  | DropAliasNode
+  | SetTagNode
+  | UnsetTagNode
   | ChangeStageNode
   | ArchiveModelNode
   | RetireModelNode

@@ -7,6 +7,8 @@
  */
 import { EmbeddedActionsParser, type IToken } from 'chevrotain';
 import type {
+  AliasRefNode,
+  AlterModelNode,
   ArchiveModelNode,
   BackupNode,
   CancelJobNode,
@@ -15,6 +17,7 @@ import type {
   ColumnNode,
   ComparisonNode,
   CreateModelNode,
+  DropAliasNode,
   ExpressionNode,
   FileNode,
   LiteralNode,
@@ -26,12 +29,17 @@ import type {
   SchemaFieldNode,
   SchemaNode,
   SelectNode,
+  SetAliasNode,
+  SetTagNode,
   SetTenantNode,
   StageName,
   StatementNode,
   UnarchiveModelNode,
+  UnsetTagNode,
+  UsePreviousVersionNode,
   UseVersionNode,
   ValueNode,
+  VersionRefNode,
 } from './ast.js';
 import * as t from './tokens.js';
 
@@ -139,35 +147,118 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     return { kind: 'File', path: this.SUBRULE(this.value) };
   });
 
-  /** `ALTER MODEL m USE VERSION n` or `ALTER MODEL m VERSION n (PROMOTE | DEMOTE) TO stage`. */
-  readonly alterModel = this.RULE('alterModel', (): UseVersionNode | ChangeStageNode => {
+  /**
+   * `ALTER MODEL m` followed by: `USE VERSION ref`, `USE PREVIOUS VERSION`,
+   * `SET ALIAS a TO VERSION ref`, `DROP ALIAS a`, `[VERSION ref] SET TAG k = v`,
+   * `[VERSION ref] UNSET TAG k`, or `VERSION ref (PROMOTE | DEMOTE) TO stage`.
+   */
+  readonly alterModel = this.RULE('alterModel', (): AlterModelNode => {
     this.CONSUME(t.Alter);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
     return this.OR([
       {
-        ALT: (): UseVersionNode => {
+        ALT: (): UseVersionNode | UsePreviousVersionNode => {
           this.CONSUME(t.Use);
-          this.CONSUME(t.Version);
-          const version = this.SUBRULE(this.value);
-          return { kind: 'UseVersion', model, version };
+          return this.OR2([
+            {
+              ALT: (): UseVersionNode => {
+                this.CONSUME(t.Version);
+                return { kind: 'UseVersion', model, version: this.SUBRULE(this.versionRef) };
+              },
+            },
+            {
+              ALT: (): UsePreviousVersionNode => {
+                this.CONSUME(t.Previous);
+                this.CONSUME2(t.Version);
+                return { kind: 'UsePreviousVersion', model };
+              },
+            },
+          ]);
         },
       },
       {
-        ALT: (): ChangeStageNode => {
-          this.CONSUME2(t.Version);
-          const version = this.SUBRULE2(this.value);
-          const direction = this.OR2([
-            { ALT: () => (this.CONSUME(t.Promote), 'PROMOTE' as const) },
-            { ALT: () => (this.CONSUME(t.Demote), 'DEMOTE' as const) },
+        ALT: (): SetAliasNode | SetTagNode => {
+          this.CONSUME(t.SetKeyword);
+          return this.OR3([
+            {
+              ALT: (): SetAliasNode => {
+                this.CONSUME(t.Alias);
+                const alias = this.SUBRULE2(this.modelName);
+                this.CONSUME(t.To);
+                this.CONSUME3(t.Version);
+                return { kind: 'SetAlias', model, alias, version: this.SUBRULE2(this.versionRef) };
+              },
+            },
+            { ALT: () => this.SUBRULE(this.setTag, { ARGS: [model, null] }) },
           ]);
-          this.CONSUME(t.To);
-          const stage = this.SUBRULE(this.stage);
-          return { kind: 'ChangeStage', model, version, direction, stage };
+        },
+      },
+      {
+        ALT: (): DropAliasNode => {
+          this.CONSUME(t.Drop);
+          this.CONSUME2(t.Alias);
+          return { kind: 'DropAlias', model, alias: this.SUBRULE3(this.modelName) };
+        },
+      },
+      { ALT: () => this.SUBRULE(this.unsetTag, { ARGS: [model, null] }) },
+      {
+        ALT: (): ChangeStageNode | SetTagNode | UnsetTagNode => {
+          this.CONSUME4(t.Version);
+          const version = this.SUBRULE3(this.versionRef);
+          return this.OR4([
+            {
+              ALT: (): ChangeStageNode => {
+                const direction = this.OR5([
+                  { ALT: () => (this.CONSUME(t.Promote), 'PROMOTE' as const) },
+                  { ALT: () => (this.CONSUME(t.Demote), 'DEMOTE' as const) },
+                ]);
+                this.CONSUME2(t.To);
+                const stage = this.SUBRULE(this.stage);
+                return { kind: 'ChangeStage', model, version, direction, stage };
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME2(t.SetKeyword);
+                return this.SUBRULE2(this.setTag, { ARGS: [model, version] });
+              },
+            },
+            { ALT: () => this.SUBRULE2(this.unsetTag, { ARGS: [model, version] }) },
+          ]);
         },
       },
     ]);
   });
+
+  /** `TAG key = value` after `SET`; the key is kept as written, like a model name. */
+  readonly setTag = this.RULE('setTag', (model: string, version: VersionRefNode | null): SetTagNode => {
+    this.CONSUME(t.Tag);
+    const key = this.SUBRULE(this.modelName);
+    this.CONSUME(t.Equals);
+    const value = this.SUBRULE(this.value);
+    return { kind: 'SetTag', model, version, key, value };
+  });
+
+  /** `UNSET TAG key` */
+  readonly unsetTag = this.RULE('unsetTag', (model: string, version: VersionRefNode | null): UnsetTagNode => {
+    this.CONSUME(t.Unset);
+    this.CONSUME(t.Tag);
+    return { kind: 'UnsetTag', model, version, key: this.SUBRULE(this.modelName) };
+  });
+
+  /** A version as a statement names it: a number, a parameter, or `@alias`. */
+  readonly versionRef = this.RULE('versionRef', (): VersionRefNode =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.value) },
+      {
+        ALT: (): AliasRefNode => {
+          const token = this.CONSUME(t.AliasRef);
+          return { kind: 'AliasRef', name: token.image.slice(1) };
+        },
+      },
+    ]),
+  );
 
   /**
    * Every stage is accepted after both PROMOTE and DEMOTE: whether a move is legal
@@ -185,10 +276,10 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.Archive);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
-    let version: ValueNode | null = null;
+    let version: VersionRefNode | null = null;
     this.OPTION(() => {
       this.CONSUME(t.Version);
-      version = this.SUBRULE(this.value);
+      version = this.SUBRULE(this.versionRef);
     });
     return { kind: 'ArchiveModel', model, version };
   });
@@ -198,7 +289,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
     this.CONSUME(t.Version);
-    const version = this.SUBRULE(this.value);
+    const version = this.SUBRULE(this.versionRef);
     return { kind: 'UnarchiveModel', model, version };
   });
 
@@ -207,10 +298,10 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.Retire);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
-    let version: ValueNode | null = null;
+    let version: VersionRefNode | null = null;
     this.OPTION(() => {
       this.CONSUME(t.Version);
-      version = this.SUBRULE(this.value);
+      version = this.SUBRULE(this.versionRef);
     });
     return { kind: 'RetireModel', model, version };
   });

@@ -6,7 +6,7 @@
  * exactly where precedence would otherwise reshape the tree.
  */
 import { invalidArgument } from '../errors.js';
-import { notRun, type ExpressionNode, type SchemaNode, type StatementNode, type ValueNode } from './ast.js';
+import { notRun, type ExpressionNode, type SchemaNode, type StatementNode, type ValueNode, type VersionRefNode } from './ast.js';
 import { RESERVED_WORDS } from './tokens.js';
 
 const reserved = new Set<string>(RESERVED_WORDS);
@@ -54,6 +54,13 @@ export function printValue(node: ValueNode): string {
   if (typeof value === 'number') return printNumber(value);
   if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'`;
   return printHex(value);
+}
+
+/** Print how a statement names a version: a value, or `@alias`. */
+function printVersionRef(node: VersionRefNode): string {
+  if (node.kind !== 'AliasRef') return printValue(node);
+  if (!plainName.test(node.name)) throw invalidArgument(`cannot print the alias '${node.name}': an alias reference is @ and a plain name`);
+  return `@${node.name}`;
 }
 
 // Binding strength; a child printed where a stronger one is required gets parentheses.
@@ -163,11 +170,23 @@ export function printStatement(node: StatementNode): string {
       return sql;
     }
     case 'UseVersion':
-      return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printValue(node.version)}`;
+      return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printVersionRef(node.version)}`;
+    case 'UsePreviousVersion':
+      return `ALTER MODEL ${printName(node.model, keepCase)} USE PREVIOUS VERSION`;
+    case 'SetAlias':
+      return `ALTER MODEL ${printName(node.model, keepCase)} SET ALIAS ${printName(node.alias, keepCase)} TO VERSION ${printVersionRef(node.version)}`;
+    case 'DropAlias':
+      return `ALTER MODEL ${printName(node.model, keepCase)} DROP ALIAS ${printName(node.alias, keepCase)}`;
+    case 'SetTag':
+    case 'UnsetTag': {
+      const version = node.version === null ? '' : ` VERSION ${printVersionRef(node.version)}`;
+      const change = node.kind === 'SetTag' ? `SET TAG ${printName(node.key, keepCase)} = ${printValue(node.value)}` : `UNSET TAG ${printName(node.key, keepCase)}`;
+      return `ALTER MODEL ${printName(node.model, keepCase)}${version} ${change}`;
+    }
     case 'ChangeStage':
-      return `ALTER MODEL ${printName(node.model, keepCase)} VERSION ${printValue(node.version)} ${node.direction} TO ${node.stage.toUpperCase()}`;
+      return `ALTER MODEL ${printName(node.model, keepCase)} VERSION ${printVersionRef(node.version)} ${node.direction} TO ${node.stage.toUpperCase()}`;
     case 'RetireModel':
-      return `RETIRE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printValue(node.version)}` : ''}`;
+      return `RETIRE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printVersionRef(node.version)}` : ''}`;
     case 'SetTenant': {
       if (node.tenant === null) return 'RESET TENANT';
       if (node.tenant.kind === 'Literal' && typeof node.tenant.value !== 'string') {
@@ -178,9 +197,9 @@ export function printStatement(node: StatementNode): string {
     case 'LookupModel':
       return `LOOKUP MODEL FOR ${printSchema(node.schema)}`;
     case 'ArchiveModel':
-      return `ARCHIVE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printValue(node.version)}` : ''}`;
+      return `ARCHIVE MODEL ${printName(node.model, keepCase)}${node.version ? ` VERSION ${printVersionRef(node.version)}` : ''}`;
     case 'UnarchiveModel':
-      return `UNARCHIVE MODEL ${printName(node.model, keepCase)} VERSION ${printValue(node.version)}`;
+      return `UNARCHIVE MODEL ${printName(node.model, keepCase)} VERSION ${printVersionRef(node.version)}`;
     case 'CancelJob':
       return `CANCEL JOB ${printValue(node.jobId)}`;
     case 'CheckRegistry':

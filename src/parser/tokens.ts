@@ -56,6 +56,7 @@ export const NON_RESERVED_KEYWORDS = [
   'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
   'PROMOTE', 'DEMOTE', 'TO', 'DEV', 'STAGING', 'PRODUCTION', 'RETIRE', 'SET', 'RESET', 'TENANT',
   'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT', 'CHECK', 'REGISTRY', 'BACKUP',
+  'ALIAS', 'DROP', 'TAG', 'UNSET', 'PREVIOUS',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -109,12 +110,17 @@ export const RecordCount = keyword('RECORD_COUNT', false);
 export const Check = keyword('CHECK', false);
 export const Registry = keyword('REGISTRY', false);
 export const Backup = keyword('BACKUP', false);
+export const Alias = keyword('ALIAS', false);
+export const Drop = keyword('DROP', false);
+export const Tag = keyword('TAG', false);
+export const Unset = keyword('UNSET', false);
+export const Previous = keyword('PREVIOUS', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
   With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
   Promote, Demote, To, Dev, Staging, Production, Retire, SetKeyword, Reset, Tenant, Lookup, For, Schema, NullRate,
-  Cardinality, RecordCount, Check, Registry, Backup,
+  Cardinality, RecordCount, Check, Registry, Backup, Alias, Drop, Tag, Unset, Previous,
 ];
 
 // ---------------------------------------------------------------------------
@@ -133,6 +139,8 @@ export const NumberLiteral = createToken({
 });
 /** `$1`, `$2`, ... */
 export const Parameter = createToken({ name: 'Parameter', pattern: /\$\d+/ });
+/** `@champion`: an alias standing for the version it points at. */
+export const AliasRef = createToken({ name: 'AliasRef', pattern: /@[A-Za-z_][A-Za-z0-9_]*/ });
 
 // Malformed input the lexer recognises only to report it well.
 const UnterminatedQuotedIdentifier = createToken({ name: 'UnterminatedQuotedIdentifier', pattern: /"[^]*/, line_breaks: true });
@@ -175,6 +183,7 @@ export const allTokens: TokenType[] = [
   UnterminatedBlob,
   NumberLiteral,
   Parameter,
+  AliasRef,
   NotEquals,
   BangEquals,
   LessEquals,
@@ -207,6 +216,7 @@ const humanNames = new Map<TokenType, string>([
   [BlobLiteral, 'blob'],
   [NumberLiteral, 'number'],
   [Parameter, 'parameter'],
+  [AliasRef, 'alias (@name)'],
   [LParen, '('],
   [RParen, ')'],
   [Comma, ','],

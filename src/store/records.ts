@@ -55,9 +55,24 @@ export interface HeadRecord {
   readonly retired: boolean;
   /** The most recently registered version at stage `production`, or null. */
   readonly production: number | null;
+  /** The model's aliases: name → where it points (see registry/aliases.ts). */
+  readonly aliases: Readonly<Record<string, AliasRecord>>;
+  /** The model's tags: the one mutable annotation of a model (see registry/tags.ts). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
-/** One immutable model version (only `archived`, `retired`, `stage` and `promotedAt` ever change). */
+/** A record's empty tag and alias sets, shared (frozen, so never changed in place). */
+export const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+export const NO_ALIASES: Readonly<Record<string, AliasRecord>> = Object.freeze({});
+
+/** Where one alias points, and who set it when. */
+export interface AliasRecord {
+  readonly version: number;
+  readonly setAt: number;
+  readonly setBy: string | null;
+}
+
+/** One immutable model version (only `archived`, `retired`, `stage`, `promotedAt` and `tags` ever change). */
 export interface VersionRecord {
   readonly archived: boolean;
   readonly sha256: string | null;
@@ -94,6 +109,8 @@ export interface VersionRecord {
   readonly schema: string | null;
   /** Hex SHA-256 schema fingerprint, or null without a schema. */
   readonly schemaHash: string | null;
+  /** The version's tags (see registry/tags.ts). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** Job kinds, as in the RedDB seed. */
@@ -128,7 +145,10 @@ export interface JobRecord {
 }
 
 /** What an event records (see events.ts). */
-export const EVENT_KINDS = ['version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired'] as const;
+export const EVENT_KINDS = [
+  'version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired',
+  'alias_set', 'alias_moved', 'alias_dropped', 'tag_set', 'tag_removed',
+] as const;
 /** One kind of change the event log records. */
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -150,7 +170,7 @@ export interface EventRecord {
   readonly detail: string | null;
 }
 
-type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?';
+type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?' | 'tags' | 'aliases';
 /** A field's type, plus the value a format-1 record gets when it lacks the field. */
 type FieldSpec = FieldType | { readonly type: FieldType; readonly since: 2; readonly default: unknown };
 
@@ -164,6 +184,8 @@ const HEAD_FIELDS: Record<keyof HeadRecord, FieldSpec> = {
   updatedAt: 'number',
   retired: added('boolean', false),
   production: added('number?', null),
+  aliases: added('aliases', NO_ALIASES),
+  tags: added('tags', NO_TAGS),
 };
 
 const VERSION_FIELDS: Record<keyof VersionRecord, FieldSpec> = {
@@ -193,6 +215,7 @@ const VERSION_FIELDS: Record<keyof VersionRecord, FieldSpec> = {
   config: added('string?', null),
   schema: added('string?', null),
   schemaHash: added('string?', null),
+  tags: added('tags', NO_TAGS),
 };
 
 const JOB_FIELDS: Record<keyof JobRecord, FieldSpec> = {
@@ -238,8 +261,23 @@ function fieldOk(value: unknown, type: FieldType): boolean {
       return value === null || typeof value === 'string';
     case 'number?':
       return value === null || (typeof value === 'number' && Number.isFinite(value));
+    case 'tags':
+      return isPlainObject(value) && Object.values(value).every((tag) => typeof tag === 'string');
+    case 'aliases':
+      return (
+        isPlainObject(value) &&
+        Object.values(value).every(
+          (alias) => isPlainObject(alias) && Number.isSafeInteger(alias.version) && typeof alias.setAt === 'number' && (alias.setBy === null || typeof alias.setBy === 'string'),
+        )
+      );
   }
 }
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const FIELD_TYPE_NAMES: Partial<Record<FieldType, string>> = { tags: 'an object of strings', aliases: 'an object of alias records' };
 
 /** Field checks as a list, built once per record type (decoding is on every scan's hot path). */
 type FieldList = readonly (readonly [string, FieldSpec])[];
@@ -266,7 +304,7 @@ function decode<T>(raw: unknown, namespace: string, key: string, fields: FieldLi
     if (value === undefined && typeof spec === 'object') value = record[field] = spec.default;
     const type = typeof spec === 'object' ? spec.type : spec;
     if (!fieldOk(value, type)) {
-      throw corruption(namespace, key, `field '${field}' should be ${type.replace('?', ' or null')}`);
+      throw corruption(namespace, key, `field '${field}' should be ${FIELD_TYPE_NAMES[type] ?? type.replace('?', ' or null')}`);
     }
   }
   return record as T;

@@ -32,18 +32,21 @@ import type { Level } from './level.js';
 import type { Stage } from './records.js';
 import { SchemaIndex } from './schema-index.js';
 import type { StageDirection } from './stages.js';
-import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup } from './types.js';
+import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup, VersionRef } from './types.js';
+import { dropAlias, resolveAlias, setAlias, type AliasOutcome } from './registry/aliases.js';
+import { usePreviousVersion, type RollbackOutcome } from './registry/rollback.js';
+import { changeTag, type TagOutcome } from './registry/tags.js';
 import { RegistryContext } from './registry/context.js';
 import { history, modelHistory, visibleEvents, watchEvents, type HistoryOptions, type WatchOptions } from './registry/history.js';
-import { listVersions, scanVersions, summaries, summary, type ListOptions } from './registry/listings.js';
+import { listAliases, listVersions, scanVersions, summaries, summary, type ListOptions } from './registry/listings.js';
 import { lookupSchema } from './registry/lookup.js';
 import { checkRegistration, registerVersion, type RegistrationHooks, type ResolvedBase } from './registry/registration.js';
 import { retire } from './registry/retire.js';
-import { changeStage, latestAtStage, versionsAtStage } from './registry/stage-moves.js';
-import { archiveModel, getActive, getVersion, setActiveVersion, setArchived } from './registry/versions.js';
+import { changeStage, latestAtStage, versionsAtStage, type StageMove } from './registry/stage-moves.js';
+import { archiveModel, getActive, getVersion, setActiveVersion, setArchived, type ArchiveOutcome } from './registry/versions.js';
 import { readWeights, weightsSource, type WeightsSource } from './registry/weights.js';
 
-export type { HistoryOptions, ListOptions, RegistrationHooks, ResolvedBase, WatchOptions };
+export type { AliasOutcome, ArchiveOutcome, HistoryOptions, ListOptions, RegistrationHooks, ResolvedBase, RollbackOutcome, StageMove, TagOutcome, WatchOptions };
 
 /** The registry over one opened store, as one tenant (or the global session) sees it. */
 export class Registry {
@@ -125,9 +128,34 @@ export class Registry {
     return checkRegistration(this.context, model, input);
   }
 
-  /** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
-  setActiveVersion(model: string, version: number): Promise<{ previous: number | null }> {
-    return setActiveVersion(this.context, model, version);
+  /** Points `model`'s active pointer at `version` (a number or `'@alias'`). Returns the previous pointer. */
+  setActiveVersion(model: string, version: VersionRef, detail: Readonly<Record<string, unknown>> | null = null): Promise<{ previous: number | null; version: number }> {
+    return setActiveVersion(this.context, model, version, detail);
+  }
+
+  /** Moves the pointer back one step along its logged history (see ./registry/rollback.ts for the rule). */
+  usePreviousVersion(model: string): Promise<RollbackOutcome> {
+    return usePreviousVersion(this.context, model);
+  }
+
+  /** Points alias `alias` of `model` at `version`, creating or moving it (see ./registry/aliases.ts). */
+  setAlias(model: string, alias: string, version: VersionRef): Promise<AliasOutcome> {
+    return setAlias(this.context, model, alias, version);
+  }
+
+  /** Drops alias `alias` of `model`; UNKNOWN_ALIAS when there is none. */
+  dropAlias(model: string, alias: string): Promise<{ alias: string; version: number }> {
+    return dropAlias(this.context, model, alias);
+  }
+
+  /** The version alias `alias` (with or without `@`) of `model` points at: one point read. */
+  resolveAlias(model: string, alias: string): Promise<number> {
+    return resolveAlias(this.context, model, alias);
+  }
+
+  /** Sets (a string) or removes (null) tag `key` of `model`, or of one of its versions (see ./registry/tags.ts). */
+  changeTag(model: string, version: VersionRef | null, key: string, value: string | null): Promise<TagOutcome> {
+    return changeTag(this.context, model, version, key, value);
   }
 
   /**
@@ -135,7 +163,7 @@ export class Registry {
    * else is INVALID_TRANSITION. Records the time of the move. Stages never touch the
    * active pointer.
    */
-  changeStage(model: string, version: number, direction: StageDirection, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }> {
+  changeStage(model: string, version: VersionRef, direction: StageDirection, to: Stage): Promise<StageMove> {
     return changeStage(this.context, model, version, direction, to);
   }
 
@@ -143,12 +171,12 @@ export class Registry {
    * Archives one version. It stays readable but cannot become active; archiving the
    * active version clears the pointer. Archiving an archived version changes nothing.
    */
-  archiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }> {
+  archiveVersion(model: string, version: VersionRef): Promise<ArchiveOutcome> {
     return setArchived(this.context, model, version, true);
   }
 
   /** Makes an archived version eligible again (it does not become active). */
-  unarchiveVersion(model: string, version: number): Promise<{ changed: boolean; active: number | null }> {
+  unarchiveVersion(model: string, version: VersionRef): Promise<ArchiveOutcome> {
     return setArchived(this.context, model, version, false);
   }
 
@@ -164,14 +192,14 @@ export class Registry {
    * (beyond archiving) or given new versions. Retiring twice changes nothing.
    * Retiring the active version clears the pointer.
    */
-  retire(model: string, version?: number): Promise<{ changed: boolean; active: number | null }> {
+  retire(model: string, version?: VersionRef): Promise<{ changed: boolean; active: number | null; version: number | null }> {
     return retire(this.context, model, version);
   }
 
   // ---- reads (see ./registry/versions.ts, listings.ts, stage-moves.ts, lookup.ts, weights.ts) ----
 
   /** One version (without weights); retired ones resolve too. */
-  getVersion(model: string, version: number): Promise<ModelVersion> {
+  getVersion(model: string, version: VersionRef): Promise<ModelVersion> {
     return getVersion(this.context, model, version);
   }
 
@@ -188,6 +216,11 @@ export class Registry {
   /** One summary per visible model, ordered by name; retired models only when asked. Cost is O(models). */
   summaries(options: ListOptions = {}): Promise<ModelSummary[]> {
     return summaries(this.context, options);
+  }
+
+  /** The aliases of one model, or of every visible model: by model name, then alias. */
+  listAliases(model?: string): Promise<ModelAlias[]> {
+    return listAliases(this.context, model);
   }
 
   /** Summary of one model (retired models resolve too). */

@@ -89,6 +89,26 @@ export interface ModelVersion {
   readonly schemaHash: string | null;
   /** The schema as stored: `{ fields: [{ name, kind, nullRate, cardinality }], recordCount }`, or null. */
   readonly schema: unknown;
+  /** Names of the model's aliases that point at this version, sorted. */
+  readonly aliases: readonly string[];
+  /** The version's tags. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * A version as callers name it: its number, or one of the model's aliases written
+ * `'@name'` (e.g. `'@champion'`), resolved when the call runs.
+ */
+export type VersionRef = number | `@${string}`;
+
+/** One alias of a model (a row of `ML_MODEL_ALIASES`). */
+export interface ModelAlias {
+  readonly model: string;
+  readonly tenant: string | null;
+  readonly alias: string;
+  readonly version: number;
+  readonly setAt: Date;
+  readonly setBy: string | null;
 }
 
 /** One row of the dashboard. */
@@ -105,6 +125,10 @@ export interface ModelSummary {
   readonly latestVersion: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** The model's aliases: name → version. */
+  readonly aliases: Readonly<Record<string, number>>;
+  /** The model's tags. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** What `LOOKUP MODEL FOR SCHEMA` answers: how a pipeline should start on new data. */

@@ -10,7 +10,7 @@ import { checkTask } from './catalog.js';
 import { encodeFingerprint, normalizeSchema, type Fingerprint } from './fingerprint.js';
 import { MAX_VERSION } from './keys.js';
 import { toJsonText } from './json.js';
-import type { VersionRecord } from './records.js';
+import { NO_TAGS, type VersionRecord } from './records.js';
 import type { RegisterVersionInput } from './types.js';
 
 /** What only the registry knows about a new version: its weights, lineage key and time. */
@@ -52,6 +52,7 @@ export function versionRecord(f: PreparedVersion, r: RegistryFields): VersionRec
     config: f.config,
     schema: f.schema,
     schemaHash: f.schemaHash,
+    tags: f.tags,
   };
 }
 
@@ -97,6 +98,7 @@ export function prepareVersion(
   const fingerprint = input.schema === undefined || input.schema === null ? null : normalizeSchema(input.schema);
   const fields: PreparedVersion = {
     archived: false,
+    tags: NO_TAGS,
     artifact,
     hyperparams: optionalJson(input.hyperparams, 'hyperparams'),
     metrics: optionalJson(input.metrics, 'metrics'),

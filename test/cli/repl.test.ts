@@ -183,7 +183,7 @@ describe('startRepl', () => {
     const s = session();
     await s.waitFor('modelsql> ');
     const out = await s.run('ALTER MODEL spam USE VERISON 2;');
-    expect(out).toContain('error: line 1 column 22: expected VERSION after USE, found');
+    expect(out).toContain('error: line 1 column 22: expected VERSION or PREVIOUS after USE, found');
     const lines = out.split(/\r?\n/);
     const source = lines.findIndex((l) => l.includes('| ALTER MODEL spam USE VERISON 2;'));
     expect(source).toBeGreaterThanOrEqual(0);
@@ -392,12 +392,12 @@ describe('complete()', () => {
 
   it('offers the keyword the grammar expects next', async () => {
     expect(await complete('ALTER MODEL spam US', context)).toEqual([['USE'], 'US']);
-    expect(await complete('ALTER MODEL spam USE ', context)).toEqual([['VERSION'], '']);
+    expect(await complete('ALTER MODEL spam USE ', context)).toEqual([['PREVIOUS', 'VERSION'], '']);
     expect((await complete('SELECT * FROM ML_JOBS ', context))[0]).toEqual(['LIMIT', 'OFFSET', 'ORDER', 'WHERE']);
   });
 
   it('offers the lifecycle, tenant and schema keywords', async () => {
-    expect(await complete('ALTER MODEL spam VERSION 1 ', context)).toEqual([['DEMOTE', 'PROMOTE'], '']);
+    expect(await complete('ALTER MODEL spam VERSION 1 ', context)).toEqual([['DEMOTE', 'PROMOTE', 'SET', 'UNSET'], '']);
     expect(await complete('ALTER MODEL spam VERSION 1 promote to ', context)).toEqual([['DEV', 'PRODUCTION', 'STAGING'], '']);
     expect(await complete('SET ', context)).toEqual([['TENANT'], '']);
     expect(await complete('LOOKUP MODEL FOR SCHEMA (age int ', context)).toEqual([['CARDINALITY', 'NULL_RATE'], '']);
@@ -412,7 +412,7 @@ describe('complete()', () => {
   });
 
   it('offers table names after FROM', async () => {
-    expect(await complete('SELECT * FROM ML_MODEL', context)).toEqual([['ML_MODELS_DASHBOARD', 'ML_MODEL_EVENTS', 'ML_MODEL_VERSIONS'], 'ML_MODEL']);
+    expect(await complete('SELECT * FROM ML_MODEL', context)).toEqual([['ML_MODELS_DASHBOARD', 'ML_MODEL_ALIASES', 'ML_MODEL_EVENTS', 'ML_MODEL_VERSIONS'], 'ML_MODEL']);
     expect(await complete('select * from ml_j', context)).toEqual([['ML_JOBS'], 'ml_j']);
   });
 
@@ -428,7 +428,7 @@ describe('complete()', () => {
   });
 
   it('completes only the current statement after a ;', async () => {
-    expect(await complete('SELECT * FROM ML_JOBS; ALTER MODEL spam U', context)).toEqual([['USE'], 'U']);
+    expect(await complete('SELECT * FROM ML_JOBS; ALTER MODEL spam U', context)).toEqual([['UNSET', 'USE'], 'U']);
   });
 
   it('offers nothing inside a string', async () => {

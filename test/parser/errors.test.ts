@@ -23,9 +23,9 @@ describe('grammar errors', () => {
     expect(details(syntaxErrorOf('ALTER MODEL spam USE VERISON 3'))).toStrictEqual({
       line: 1,
       column: 22,
-      expected: ['VERSION'],
+      expected: ['VERSION', 'PREVIOUS'],
       found: 'VERISON',
-      message: "line 1 column 22: expected VERSION after USE, found 'VERISON'",
+      message: "line 1 column 22: expected VERSION or PREVIOUS after USE, found 'VERISON'",
     });
   });
 
@@ -107,8 +107,8 @@ describe('errors in the lifecycle, tenant and schema statements', () => {
       found: 'prod',
       message: "line 1 column 36: expected DEV, STAGING or PRODUCTION after TO, found 'prod'",
     });
-    expect(details(syntaxErrorOf('ALTER MODEL m VERSION 1'))).toMatchObject({ column: 24, expected: ['PROMOTE', 'DEMOTE'], found: '' });
-    expect(details(syntaxErrorOf('ALTER MODEL m '))).toMatchObject({ expected: ['USE', 'VERSION'] });
+    expect(details(syntaxErrorOf('ALTER MODEL m VERSION 1'))).toMatchObject({ column: 24, expected: ['PROMOTE', 'DEMOTE', 'SET', 'UNSET'], found: '' });
+    expect(details(syntaxErrorOf('ALTER MODEL m '))).toMatchObject({ expected: ['USE', 'SET', 'DROP', 'UNSET', 'VERSION'] });
   });
 
   it('SET TENANT takes only a string or a parameter; RESET TENANT takes nothing', () => {

@@ -493,10 +493,10 @@ describe('RETIRE MODEL m VERSION n', () => {
     const d = await db();
     await create(d);
     await create(d);
-    expect(await d.registry.retireVersion('m', 1)).toEqual({ changed: true, active: 2 });
+    expect(await d.registry.retireVersion('m', 1)).toEqual({ changed: true, active: 2, version: 1 });
     const before = await everything(d);
     expect(one(await d.query('RETIRE MODEL m VERSION 1'))).toEqual({ model: 'm', version: 1, retired: 0, active_version: 2 });
-    expect(await d.registry.retireVersion('m', 1)).toEqual({ changed: false, active: 2 });
+    expect(await d.registry.retireVersion('m', 1)).toEqual({ changed: false, active: 2, version: 1 });
     expect(await everything(d)).toEqual(before);
   });
 

@@ -1,6 +1,7 @@
 /**
- * Model-based test: random sequences of CREATE / USE VERSION / ARCHIVE / UNARCHIVE /
- * PROMOTE / DEMOTE / RETIRE over a few model names, checked statement by statement
+ * Model-based test: random sequences of CREATE / USE VERSION / USE PREVIOUS VERSION /
+ * ARCHIVE / UNARCHIVE / PROMOTE / DEMOTE / RETIRE / SET and DROP ALIAS / SET and UNSET
+ * TAG over a few model names, with versions named by number or by alias, checked statement by statement
  * against a tiny in-memory model of the registry (RedDB semantics), and, after every
  * statement, that replaying the event log from empty rebuilds every head as stored.
  */
@@ -17,13 +18,46 @@ interface VersionState {
   archived: boolean;
   stage: StageName;
   retired: boolean;
+  tags: Record<string, string>;
 }
 
 interface ModelState {
   versions: VersionState[];
   active: number | null;
   retired: boolean;
+  aliases: Map<string, number>;
+  tags: Record<string, string>;
+  /**
+   * The pointer's history as the documented rule of USE PREVIOUS VERSION describes it:
+   * every ordinary move (a clear included) pushes the new value; going back pops.
+   */
+  pointer: (number | null)[];
 }
+
+const newModel = (): ModelState => ({ versions: [], active: null, retired: false, aliases: new Map(), tags: {}, pointer: [] });
+
+/** Moves the model's pointer the ordinary way (not a rollback). */
+function move(state: ModelState, to: number | null): void {
+  if (state.active === to) return;
+  state.active = to;
+  state.pointer.push(to);
+}
+
+/** Drops the aliases pointing at versions `which` selects (archive, retire). */
+function dropAliases(state: ModelState, which: (version: number) => boolean): void {
+  for (const [alias, version] of state.aliases) if (which(version)) state.aliases.delete(alias);
+}
+
+/** A version as a command names it: a number, or an alias. */
+type Ref = number | `@${string}`;
+
+/** The version a ref names, or the error naming it fails with (the model is known). */
+function resolveRef(state: ModelState, ref: Ref): number | ErrorCode {
+  if (typeof ref === 'number') return ref;
+  return state.aliases.get(ref.slice(1)) ?? 'UNKNOWN_ALIAS';
+}
+
+const printRef = (ref: Ref): string => (typeof ref === 'number' ? String(ref) : ref);
 type Model = Map<string, ModelState>;
 
 /** `spam2` has `spam` as a prefix on purpose. */
@@ -53,7 +87,7 @@ async function checkAgainstModel(model: Model, db: Database): Promise<void> {
   const names = [...model.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // Naming `retired` lists retired models and versions too.
   const dashboard = await db.query(
-    'SELECT name, active_version, total_versions, archived_versions, latest_version, retired FROM ML_MODELS_DASHBOARD WHERE retired IS NOT NULL',
+    'SELECT name, active_version, total_versions, archived_versions, latest_version, retired, aliases, tags FROM ML_MODELS_DASHBOARD WHERE retired IS NOT NULL',
   );
   expect(dashboard.rows).toEqual(
     names.map((name) => {
@@ -65,14 +99,19 @@ async function checkAgainstModel(model: Model, db: Database): Promise<void> {
         archived_versions: s.versions.filter((v) => v.archived).length,
         latest_version: s.versions.length,
         retired: s.retired,
+        aliases: Object.fromEntries([...s.aliases].sort(([a], [b]) => (a < b ? -1 : 1))),
+        tags: s.tags,
       };
     }),
   );
-  const versions = await db.query('SELECT model, version, active, archived, stage, retired FROM ML_MODEL_VERSIONS WHERE retired IS NOT NULL ORDER BY model, version');
+  const versions = await db.query('SELECT model, version, active, archived, stage, retired, aliases, tags FROM ML_MODEL_VERSIONS WHERE retired IS NOT NULL ORDER BY model, version');
   const expected: Row[] = [];
   for (const name of names) {
     const s = model.get(name)!;
-    s.versions.forEach((v, i) => expected.push({ model: name, version: i + 1, active: s.active === i + 1, archived: v.archived, stage: v.stage, retired: v.retired || s.retired }));
+    s.versions.forEach((v, i) => {
+      const aliases = [...s.aliases].filter(([, target]) => target === i + 1).map(([alias]) => alias).sort();
+      expected.push({ model: name, version: i + 1, active: s.active === i + 1, archived: v.archived, stage: v.stage, retired: v.retired || s.retired, aliases, tags: v.tags });
+    });
   }
   expect(versions.rows).toEqual(expected);
   await expectLogRebuildsState(db);
@@ -99,11 +138,11 @@ class Create implements fc.AsyncCommand<Model, Database> {
       return;
     }
     const row = one(await db.query(sql, [bytes, this.active]));
-    const state = model.get(this.name) ?? { versions: [], active: null, retired: false };
+    const state = model.get(this.name) ?? newModel();
     model.set(this.name, state);
-    state.versions.push({ archived: false, stage: 'dev', retired: false });
+    state.versions.push({ archived: false, stage: 'dev', retired: false, tags: {} });
     const version = state.versions.length;
-    if (this.active) state.active = version;
+    if (this.active) move(state, version);
     expect(row).toEqual({ model: this.name, version, active: this.active, sha256: sha256(bytes) });
     await checkAgainstModel(model, db);
   }
@@ -113,27 +152,170 @@ class Create implements fc.AsyncCommand<Model, Database> {
 }
 
 class Use implements fc.AsyncCommand<Model, Database> {
-  constructor(readonly name: string, readonly version: number) {}
+  constructor(readonly name: string, readonly ref: Ref) {}
   check(): boolean {
     return true;
   }
   async run(model: Model, db: Database): Promise<void> {
-    const sql = `ALTER MODEL ${ident(this.name)} USE VERSION $1`;
-    const code = useError(model, this.name, this.version);
+    const sql = `ALTER MODEL ${ident(this.name)} USE VERSION ${printRef(this.ref)}`;
+    const state = model.get(this.name);
+    let target: number | ErrorCode = typeof this.ref === 'number' ? this.ref : 'UNKNOWN_MODEL';
+    if (state && !state.retired) target = resolveRef(state, this.ref);
+    const code = typeof target === 'string' ? (state?.retired ? 'MODEL_RETIRED' : target) : useError(model, this.name, target);
     if (code) {
-      await expectFailsUnchanged(db, () => db.query(sql, [this.version]), code);
+      await expectFailsUnchanged(db, () => db.query(sql), code);
     } else {
-      const state = model.get(this.name)!;
-      const previous = state.active;
-      const run = async () => one(await db.query(sql, [this.version]));
-      const row = previous === this.version ? await unchanged(db, run) : await run();
-      state.active = this.version;
-      expect(row).toEqual({ model: this.name, active_version: this.version, previous_version: previous });
+      const version = target as number;
+      const previous = state!.active;
+      const run = async () => one(await db.query(sql));
+      const row = previous === version ? await unchanged(db, run) : await run();
+      move(state!, version);
+      expect(row).toEqual({ model: this.name, active_version: version, previous_version: previous });
     }
     await checkAgainstModel(model, db);
   }
   toString(): string {
-    return `USE ${this.name} v${this.version}`;
+    return `USE ${this.name} ${printRef(this.ref)}`;
+  }
+}
+
+/** ALTER MODEL m USE PREVIOUS VERSION, against the documented rule. */
+class UsePrevious implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ALTER MODEL ${ident(this.name)} USE PREVIOUS VERSION`;
+    const state = model.get(this.name);
+    if (!state || state.retired) {
+      await expectFailsUnchanged(db, () => db.query(sql), state ? 'MODEL_RETIRED' : 'UNKNOWN_MODEL');
+    } else {
+      let found = -1;
+      for (let i = state.pointer.length - 2; i >= 0 && found < 0; i--) {
+        const v = state.pointer[i];
+        if (v === null || v === undefined || v === state.active) continue;
+        const entry = state.versions[v - 1]!;
+        if (!entry.archived && !entry.retired) found = i;
+      }
+      if (found < 0) {
+        await expectFailsUnchanged(db, () => db.query(sql), 'NO_MATCHING_VERSION');
+      } else {
+        const previous = state.active;
+        const version = state.pointer[found] as number;
+        const row = one(await db.query(sql));
+        state.pointer.length = found + 1;
+        state.active = version;
+        expect(row).toEqual({ model: this.name, active_version: version, previous_version: previous });
+      }
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `USE PREVIOUS ${this.name}`;
+  }
+}
+
+/** ALTER MODEL m SET ALIAS a TO VERSION ref. */
+class SetAlias implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly alias: string, readonly ref: Ref) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ALTER MODEL ${ident(this.name)} SET ALIAS ${this.alias} TO VERSION ${printRef(this.ref)}`;
+    const state = model.get(this.name);
+    let code: ErrorCode | null = null;
+    let version = 0;
+    if (typeof this.ref === 'number' && this.ref < 1) code = 'INVALID_ARGUMENT';
+    else if (!state) code = 'UNKNOWN_MODEL';
+    else if (state.retired) code = 'MODEL_RETIRED';
+    else {
+      const target = resolveRef(state, this.ref);
+      if (typeof target === 'string') code = target;
+      else {
+        version = target;
+        const entry = state.versions[version - 1];
+        code = !entry ? 'UNKNOWN_VERSION' : entry.retired ? 'VERSION_RETIRED' : entry.archived ? 'VERSION_ARCHIVED' : null;
+      }
+    }
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql), code);
+    } else {
+      const previous = state!.aliases.get(this.alias) ?? null;
+      const run = async () => one(await db.query(sql));
+      const row = previous === version ? await unchanged(db, run) : await run();
+      state!.aliases.set(this.alias, version);
+      expect(row).toEqual({ model: this.name, alias: this.alias, version, previous_version: previous });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `SET ALIAS ${this.name} ${this.alias} -> ${printRef(this.ref)}`;
+  }
+}
+
+/** ALTER MODEL m DROP ALIAS a. */
+class DropAlias implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly alias: string) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const sql = `ALTER MODEL ${ident(this.name)} DROP ALIAS ${this.alias}`;
+    const state = model.get(this.name);
+    const version = state?.aliases.get(this.alias);
+    if (version === undefined) {
+      await expectFailsUnchanged(db, () => db.query(sql), state ? 'UNKNOWN_ALIAS' : 'UNKNOWN_MODEL');
+    } else {
+      const row = one(await db.query(sql));
+      state!.aliases.delete(this.alias);
+      expect(row).toEqual({ model: this.name, alias: this.alias, version: null, previous_version: version });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `DROP ALIAS ${this.name} ${this.alias}`;
+  }
+}
+
+/** ALTER MODEL m [VERSION ref] SET TAG k = 'v' (value a string) or UNSET TAG k (value null). */
+class ChangeTag implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly ref: Ref | null, readonly key: string, readonly value: string | null) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const target = this.ref === null ? '' : ` VERSION ${printRef(this.ref)}`;
+    const change = this.value === null ? `UNSET TAG ${this.key}` : `SET TAG ${this.key} = '${this.value}'`;
+    const sql = `ALTER MODEL ${ident(this.name)}${target} ${change}`;
+    const state = model.get(this.name);
+    let code: ErrorCode | null = null;
+    let tags: Record<string, string> | undefined;
+    if (typeof this.ref === 'number' && this.ref < 1) code = 'INVALID_ARGUMENT';
+    else if (!state) code = 'UNKNOWN_MODEL';
+    else if (state.retired) code = 'MODEL_RETIRED';
+    else if (this.ref === null) tags = state.tags;
+    else {
+      const version = resolveRef(state, this.ref);
+      const entry = typeof version === 'number' ? state.versions[version - 1] : undefined;
+      code = typeof version === 'string' ? version : !entry ? 'UNKNOWN_VERSION' : entry.retired ? 'VERSION_RETIRED' : null;
+      tags = entry?.tags;
+    }
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql), code);
+    } else {
+      const previous = Object.hasOwn(tags!, this.key) ? tags![this.key]! : null;
+      const run = async () => one(await db.query(sql));
+      const row = previous === this.value ? await unchanged(db, run) : await run();
+      if (this.value === null) delete tags![this.key];
+      else tags![this.key] = this.value;
+      expect(row).toEqual({ model: this.name, tag: this.key, value: this.value, previous_value: previous, changed: previous === this.value ? 0 : 1 });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `TAG ${this.name} ${this.ref === null ? '' : printRef(this.ref)} ${this.key}=${this.value}`;
   }
 }
 
@@ -156,7 +338,10 @@ class SetArchived implements fc.AsyncCommand<Model, Database> {
       const changed = entry.archived !== this.archive;
       const row = changed ? await run() : await unchanged(db, run);
       entry.archived = this.archive;
-      if (this.archive && state.active === this.version) state.active = null;
+      if (this.archive) {
+        if (state.active === this.version) move(state, null);
+        dropAliases(state, (v) => v === this.version);
+      }
       const count = changed ? 1 : 0;
       expect(row).toEqual({ model: this.name, ...(this.archive ? { archived: count } : { unarchived: count }), active_version: state.active });
     }
@@ -182,7 +367,10 @@ class ArchiveModel implements fc.AsyncCommand<Model, Database> {
       const run = async () => one(await db.query(sql));
       const row = count > 0 ? await run() : await unchanged(db, run);
       for (const v of state.versions) v.archived = true;
-      state.active = null;
+      if (count > 0) {
+        move(state, null);
+        dropAliases(state, () => true);
+      }
       expect(row).toEqual({ model: this.name, archived: count, active_version: null });
     }
     await checkAgainstModel(model, db);
@@ -239,8 +427,12 @@ class Retire implements fc.AsyncCommand<Model, Database> {
       const row = changed ? await run() : await unchanged(db, run);
       if (entry) {
         entry.retired = true;
-        if (state!.active === this.version) state!.active = null;
-      } else state!.retired = true;
+        if (state!.active === this.version) move(state!, null);
+        dropAliases(state!, (v) => v === this.version);
+      } else {
+        state!.retired = true;
+        dropAliases(state!, () => true);
+      }
       expect(row).toEqual({ model: this.name, version: this.version, retired: changed ? 1 : 0, active_version: state!.active });
     }
     await checkAgainstModel(model, db);
@@ -253,10 +445,20 @@ class Retire implements fc.AsyncCommand<Model, Database> {
 const name = fc.constantFrom(...NAMES);
 /** Mostly versions that may exist; sometimes 0 (invalid) or one past what a short run creates. */
 const version = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 6) });
+const alias = fc.constantFrom('champion', 'challenger');
+const ref: fc.Arbitrary<Ref> = fc.oneof({ weight: 3, arbitrary: version }, { weight: 1, arbitrary: alias.map((a): Ref => `@${a}`) });
 const commands = [
   fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
   fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
-  fc.tuple(name, version).map(([n, v]) => new Use(n, v)),
+  fc.tuple(name, ref).map(([n, v]) => new Use(n, v)),
+  fc.tuple(name, ref).map(([n, v]) => new Use(n, v)),
+  name.map((n) => new UsePrevious(n)),
+  name.map((n) => new UsePrevious(n)),
+  fc.tuple(name, alias, ref).map(([n, a, v]) => new SetAlias(n, a, v)),
+  fc.tuple(name, alias).map(([n, a]) => new DropAlias(n, a)),
+  fc.tuple(name, fc.option(ref, { freq: 2 }), fc.constantFrom('team', 'validated'), fc.option(fc.constantFrom('a', 'b'), { freq: 3 })).map(
+    ([n, v, k, value]) => new ChangeTag(n, v, k, value),
+  ),
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, true)),
   name.map((n) => new ArchiveModel(n)),
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, false)),

@@ -12,13 +12,13 @@ afterEach(() => resources.cleanup());
 
 const DASHBOARD_COLUMNS = [
   'name', 'active_version', 'total_versions', 'archived_versions', 'latest_version', 'created_at', 'updated_at',
-  'production_version', 'retired', 'tenant',
+  'production_version', 'retired', 'aliases', 'tags', 'tenant',
 ];
 const VERSION_COLUMNS = [
   'model', 'version', 'active', 'archived', 'sha256', 'size_bytes', 'artifact', 'hyperparams', 'metrics',
   'training_sql', 'training_data_hash', 'parent_version', 'created_at', 'created_by', 'description',
   'stage', 'promoted_at', 'retired', 'model_type', 'task', 'backend', 'base_model', 'base_version', 'base_tenant', 'config',
-  'schema_hash', 'schema', 'tenant',
+  'schema_hash', 'schema', 'aliases', 'tags', 'tenant',
 ];
 const JOB_COLUMNS = ['id', 'kind', 'target', 'status', 'progress', 'created_at', 'started_at', 'finished_at', 'duration_ms', 'error', 'spec', 'metrics', 'version', 'tenant'];
 
@@ -59,9 +59,9 @@ describe('ML_MODELS_DASHBOARD', () => {
       return rest;
     });
     expect(plain).toEqual([
-      { name: 'ham', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, tenant: null },
-      { name: 'spam', active_version: 2, total_versions: 3, archived_versions: 1, latest_version: 3, production_version: null, retired: false, tenant: null },
-      { name: 'spam2', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, tenant: null },
+      { name: 'ham', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, aliases: {}, tags: {}, tenant: null },
+      { name: 'spam', active_version: 2, total_versions: 3, archived_versions: 1, latest_version: 3, production_version: null, retired: false, aliases: {}, tags: {}, tenant: null },
+      { name: 'spam2', active_version: 1, total_versions: 1, archived_versions: 0, latest_version: 1, production_version: null, retired: false, aliases: {}, tags: {}, tenant: null },
     ]);
   });
 
@@ -306,7 +306,7 @@ describe('errors', () => {
   it('SYNTAX_ERROR carries line, column, expected and found', async () => {
     const error = await expectFailsUnchanged(db, () => db.query('ALTER MODEL spam USE VERISON 3'), 'SYNTAX_ERROR');
     expect(error).toMatchObject({ line: 1, column: 22, found: 'VERISON' });
-    expect(error.expected).toEqual(['VERSION']);
+    expect(error.expected).toEqual(['VERSION', 'PREVIOUS']);
 
     const multiline = await expectError(db.query("SELECT *\n  FROM ML_JOBS WHER status = 'x'"), 'SYNTAX_ERROR');
     expect(multiline).toMatchObject({ line: 2, column: 16, found: 'WHER' });

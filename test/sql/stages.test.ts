@@ -72,11 +72,11 @@ describe('entrenar staging semantics (seed 003)', () => {
   it('promotes through the typed API too, returning from, to and promotedAt', async () => {
     const d = await db();
     await create(d);
-    expect(await d.registry.promote('m', 1, 'staging')).toEqual({ from: 'dev', to: 'staging', promotedAt: expect.any(Date) });
-    expect(await d.registry.promote('m', 1, 'production')).toEqual({ from: 'staging', to: 'production', promotedAt: expect.any(Date) });
+    expect(await d.registry.promote('m', 1, 'staging')).toEqual({ version: 1, from: 'dev', to: 'staging', promotedAt: expect.any(Date) });
+    expect(await d.registry.promote('m', 1, 'production')).toEqual({ version: 1, from: 'staging', to: 'production', promotedAt: expect.any(Date) });
     expect(await stageOf(d, 'm', 1)).toBe('production');
-    expect(await d.registry.demote('m', 1, 'staging')).toEqual({ from: 'production', to: 'staging', promotedAt: expect.any(Date) });
-    expect(await d.registry.demote('m', 1, 'dev')).toEqual({ from: 'staging', to: 'dev', promotedAt: expect.any(Date) });
+    expect(await d.registry.demote('m', 1, 'staging')).toEqual({ version: 1, from: 'production', to: 'staging', promotedAt: expect.any(Date) });
+    expect(await d.registry.demote('m', 1, 'dev')).toEqual({ version: 1, from: 'staging', to: 'dev', promotedAt: expect.any(Date) });
     expect(await stageOf(d, 'm', 1)).toBe('dev');
   });
 

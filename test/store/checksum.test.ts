@@ -27,6 +27,7 @@ const record = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<
 
 const head: fc.Arbitrary<HeadRecord> = record<HeadRecord>({
   active: maybeNum, latest: num, archived: num, createdAt: num, updatedAt: num, retired: fc.boolean(), production: maybeNum,
+  aliases: fc.dictionary(fc.string({ maxLength: 8 }), record({ version: fc.nat(), setAt: num, setBy: maybeText })), tags: fc.dictionary(fc.string({ maxLength: 8 }), text),
 });
 
 const version: fc.Arbitrary<VersionRecord> = record<VersionRecord>({
@@ -35,7 +36,7 @@ const version: fc.Arbitrary<VersionRecord> = record<VersionRecord>({
   parentVersion: maybeNum, createdAt: num, createdBy: maybeText, description: maybeText, jobId: maybeText,
   stage: fc.constantFrom('dev', 'staging', 'production'), promotedAt: maybeNum, retired: fc.boolean(), modelType: maybeText,
   task: maybeText, backend: maybeText, baseModel: maybeText, baseVersion: maybeNum, config: maybeText, schema: maybeText,
-  schemaHash: fc.option(hex64, { nil: null }),
+  schemaHash: fc.option(hex64, { nil: null }), tags: fc.dictionary(fc.string({ maxLength: 8 }), text),
 });
 
 const job: fc.Arbitrary<JobRecord> = record<JobRecord>({
@@ -111,6 +112,6 @@ describe('record checksums', () => {
 
   it('records written before format 3 (bare JSON, no checksum) still read', () => {
     const legacy = { active: 1, latest: 2, archived: 0, createdAt: 1, updatedAt: 2 };
-    expect(decodeHead(JSON.stringify(legacy), 'k')).toEqual({ ...legacy, retired: false, production: null });
+    expect(decodeHead(JSON.stringify(legacy), 'k')).toEqual({ ...legacy, retired: false, production: null, aliases: {}, tags: {} });
   });
 });

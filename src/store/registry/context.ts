@@ -15,6 +15,7 @@ import { escapeSegment, modelKey, parseModelKey, parseVersionKey, validateModelN
 import type { Level, TextSublevel } from '../level.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from '../records.js';
 import type { SchemaIndex } from '../schema-index.js';
+import { aliasesOf } from './aliases.js';
 import type { ModelVersion } from '../types.js';
 
 /**
@@ -193,7 +194,7 @@ export class RegistryContext implements RegistryStore {
   }
 
   /** Tenant of a model key; scans ask once per row, so the last answer is kept. */
-  private tenantOf(key: string): string | null {
+  tenantOf(key: string): string | null {
     if (this.lastTenantOf?.key !== key) this.lastTenantOf = { key, tenant: parseModelKey(key)?.tenant ?? null };
     return this.lastTenantOf.tenant;
   }
@@ -235,6 +236,8 @@ export class RegistryContext implements RegistryStore {
       config: decodeJsonText(record.config, NS.versions, vKey),
       schemaHash: record.schemaHash,
       schema: decodeJsonText(record.schema, NS.versions, vKey),
+      aliases: aliasesOf(head, version),
+      tags: record.tags,
     };
   }
 }

@@ -8,7 +8,8 @@ import { ModelSqlError, corruption } from '../../errors.js';
 import type { ReadView } from '../commit-queue.js';
 import { parseModelKey, parseVersionKey, scopeRange, versionRange } from '../keys.js';
 import { NS, decodeHead, decodeVersion, type HeadRecord } from '../records.js';
-import type { ModelSummary, ModelVersion } from '../types.js';
+import type { ModelAlias, ModelSummary, ModelVersion } from '../types.js';
+import { aliasRows, aliasTargets } from './aliases.js';
 import { malformedKey, type RegistryContext } from './context.js';
 
 /** Options of listings: retired models and versions are left out unless asked for. */
@@ -44,6 +45,18 @@ export async function summaries(ctx: RegistryContext, options: ListOptions): Pro
       out.push(toSummary(name, parseModelKey(key)!.tenant, head));
     }
     return out.sort(byName);
+  });
+}
+
+/** The aliases of one model (by name) or of every visible model, by model name then alias. O(models). */
+export async function listAliases(ctx: RegistryContext, model?: string): Promise<ModelAlias[]> {
+  return ctx.queue.read(async (view) => {
+    if (model !== undefined) {
+      const found = ctx.tryResolve(model, view);
+      return found ? aliasRows(ctx, model, found.key, found.head) : [];
+    }
+    const heads = (await visibleHeads(ctx, view)).sort(byName);
+    return heads.flatMap(({ key, head, name }) => aliasRows(ctx, name, key, head));
   });
 }
 
@@ -157,5 +170,7 @@ function toSummary(name: string, tenant: string | null, head: HeadRecord): Model
     retired: head.retired,
     createdAt: new Date(head.createdAt),
     updatedAt: new Date(head.updatedAt),
+    aliases: aliasTargets(head),
+    tags: head.tags,
   };
 }

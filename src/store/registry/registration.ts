@@ -9,7 +9,7 @@ import type { StoredBlob } from '../blobs.js';
 import type { WriteOp } from '../commit-queue.js';
 import { activeMoved, type EventInput } from '../events.js';
 import { MAX_VERSION, modelKey, validateModelName, versionKey } from '../keys.js';
-import { encodeRecord, type HeadRecord } from '../records.js';
+import { NO_ALIASES, NO_TAGS, encodeRecord, type HeadRecord } from '../records.js';
 import type { RegisterVersionInput, RegisteredVersion } from '../types.js';
 import { prepareVersion, versionRecord } from '../version-input.js';
 import type { RegistryContext } from './context.js';
@@ -74,6 +74,8 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
       updatedAt: now,
       retired: false,
       production: head?.production ?? null,
+      aliases: head?.aliases ?? NO_ALIASES,
+      tags: head?.tags ?? NO_TAGS,
     };
     const record = versionRecord(fields, {
       sha256: blob?.sha256 ?? null,

@@ -9,18 +9,27 @@ import type { ReadView, WriteOp } from '../commit-queue.js';
 import { parseModelKey, parseVersionKey, stageKey, stageRange, versionKey, versionRange } from '../keys.js';
 import { NS, decodeVersion, encodeRecord, type HeadRecord, type Stage } from '../records.js';
 import { checkTransition, type StageDirection } from '../stages.js';
-import type { ModelVersion } from '../types.js';
-import { checkVersionNumber } from '../version-input.js';
+import type { ModelVersion, VersionRef } from '../types.js';
+import { checkVersionRef, resolveVersionRef } from './aliases.js';
 import { malformedKey, touched, type RegistryContext } from './context.js';
+
+/** What a stage move answers. */
+export interface StageMove {
+  readonly version: number;
+  readonly from: Stage;
+  readonly to: Stage;
+  readonly promotedAt: Date;
+}
 
 /**
  * Moves one version exactly one stage up (`promote`) or down (`demote`); anything
  * else is INVALID_TRANSITION. Records the time of the move. Stages never touch the
  * active pointer.
  */
-export async function changeStage(ctx: RegistryContext, model: string, version: number, direction: StageDirection, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }> {
-  checkVersionNumber(version);
+export async function changeStage(ctx: RegistryContext, model: string, ref: VersionRef, direction: StageDirection, to: Stage): Promise<StageMove> {
+  checkVersionRef(ref);
   return ctx.mutate(model, async (key, head) => {
+    const version = resolveVersionRef(model, head, ref);
     const record = ctx.readRecord(model, key, head, version, 'latest');
     if (direction === 'promote') {
       if (head.retired) throw retired(model);
@@ -38,7 +47,7 @@ export async function changeStage(ctx: RegistryContext, model: string, version: 
     const production = await productionAfter(ctx, key, head, version, to);
     ops.push(ctx.headOp(key, { ...head, production, updatedAt: now }));
     const events = [{ kind: 'stage_moved', model: key, version, oldValue: record.stage, newValue: to } as const];
-    return { result: { from: record.stage, to, promotedAt: new Date(now) }, ops, events };
+    return { result: { version, from: record.stage, to, promotedAt: new Date(now) }, ops, events };
   });
 }
 
