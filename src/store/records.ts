@@ -35,9 +35,10 @@ export const NS = {
 /**
  * Storage format this code writes (see the module comment). Format 1 had no stages,
  * tenants, retire, catalog or schemas; format 2 had no record checksums (see
- * checksum.ts: its unsealed records still read, unchecked).
+ * checksum.ts: its unsealed records still read, unchecked); format 3 had no event log,
+ * aliases or tags (its heads and versions read with none, and the log starts empty).
  */
-export const STORE_FORMAT = 3;
+export const STORE_FORMAT = 4;
 
 /** Lifecycle stages in promotion order. */
 export const STAGES = ['dev', 'staging', 'production'] as const;

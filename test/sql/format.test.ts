@@ -8,7 +8,8 @@ import { storedJson } from '../helpers/store.js';
 import { open } from '../../src/index.js';
 import { openLevel, type Level, type TextSublevel } from '../../src/store/level.js';
 import { STORE_FORMAT } from '../../src/store/records.js';
-import { Resources, weights } from '../helpers/sql.js';
+import { sealJson } from '../../src/store/checksum.js';
+import { Resources, one, weights } from '../helpers/sql.js';
 
 const resources = new Resources();
 afterEach(() => resources.cleanup());
@@ -113,5 +114,57 @@ describe('storage format', () => {
     await level.root.close();
     const reopened = resources.track(await open({ path: dir }));
     await expect(reopened.query('SELECT * FROM ML_MODEL_VERSIONS')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions' });
+  });
+});
+
+describe('format 3 (before the event log, aliases and tags)', () => {
+  /** Turns a fresh folder into what format 3 wrote: sealed records without aliases and tags, no event log. */
+  async function downgradeToFormat3(dir: string): Promise<void> {
+    const level: Level = await openLevel({ path: dir });
+    try {
+      for (const [sublevel, drop] of [[level.models, ['aliases', 'tags']], [level.versions, ['tags']]] as const) {
+        for await (const [key, value] of sublevel.iterator()) {
+          const record = storedJson(value) as Record<string, unknown>;
+          for (const field of drop) {
+            expect(field in record).toBe(true);
+            delete record[field];
+          }
+          await sublevel.put(key, sealJson(JSON.stringify(record)));
+        }
+      }
+      await Promise.all([level.events.clear(), level.modelEvents.clear(), level.scopeEvents.clear()]);
+      await level.meta.put('format', '3');
+    } finally {
+      await level.root.close();
+    }
+  }
+
+  it('opens with no aliases, no tags and an empty log, takes the new statements, and is marked current', async () => {
+    const dir = await resources.dir();
+    const first = await open({ path: dir });
+    await first.query('CREATE MODEL spam WITH (weights = $1)', [weights(1, 8)]);
+    await first.query('CREATE MODEL spam WITH (weights = $1)', [weights(2, 8)]);
+    await first.close();
+    await downgradeToFormat3(dir);
+
+    const db = resources.track(await open({ path: dir }));
+    expect((await db.query('SELECT name, active_version, aliases, tags FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam', active_version: 2, aliases: {}, tags: {} }]);
+    expect((await db.query('SELECT version, aliases, tags FROM ML_MODEL_VERSIONS')).rows).toEqual([1, 2].map((version) => ({ version, aliases: [], tags: {} })));
+    expect((await db.query('SELECT * FROM ML_MODEL_EVENTS')).rowCount).toBe(0);
+    // The log starts now; a pointer from before it is where going back starts from.
+    await db.query('ALTER MODEL spam USE VERSION 1');
+    expect(one(await db.query('ALTER MODEL spam USE PREVIOUS VERSION'))).toMatchObject({ active_version: 2, previous_version: 1 });
+    await db.query('ALTER MODEL spam SET ALIAS champion TO VERSION 2');
+    await db.query("ALTER MODEL spam VERSION @champion SET TAG validated = 'yes'");
+    expect((await db.query('SELECT seq, kind FROM ML_MODEL_EVENTS')).rows).toEqual([
+      { seq: 1, kind: 'active_moved' },
+      { seq: 2, kind: 'active_moved' },
+      { seq: 3, kind: 'alias_set' },
+      { seq: 4, kind: 'tag_set' },
+    ]);
+    await db.close();
+    const level = await openLevel({ path: dir });
+    expect(await level.meta.get('format')).toBe('4');
+    await level.root.close();
   });
 });
