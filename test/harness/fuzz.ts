@@ -13,7 +13,7 @@ import { ModelSqlError, open, printStatement, type Database, type StatementNode 
 import { statement as anyStatement } from '../parser/arbitraries.js';
 
 const MODELS = ['spam', 'ham', 'acme_only', 'ghost', 'trained'];
-const TABLES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ml_jobs', 'NOPE'];
+const TABLES = ['ML_MODELS_DASHBOARD', 'ML_MODEL_VERSIONS', 'ML_JOBS', 'ml_jobs', 'ML_MODEL_EVENTS', 'ML_MODEL_ALIASES', 'NOPE'];
 const COLUMNS = ['name', 'model', 'version', 'active', 'archived', 'stage', 'retired', 'tenant', 'created_at', 'metrics', 'config', 'status', 'progress', 'sha256', 'size_bytes', 'schema', 'id', 'nope'];
 
 /** Model names, usually ones that exist. */
@@ -78,7 +78,8 @@ export function paramValue(): fc.Arbitrary<unknown> {
   return fc.oneof(plausible, fc.oneof(...shapes));
 }
 
-const version = fc.oneof(fc.constantFrom('1', '2', '3', '99', '0', '-1', '1.5', '1e308', '$1', '$2', "'1'", 'NULL', 'TRUE'), fc.nat({ max: 5 }).map(String));
+const version = fc.oneof(fc.constantFrom('1', '2', '3', '99', '0', '-1', '1.5', '1e308', '$1', '$2', "'1'", 'NULL', 'TRUE', '@champion', '@nope', "'@champion'"), fc.nat({ max: 5 }).map(String));
+const aliasName = fc.constantFrom('champion', 'challenger', '"no-dashes"', '"select"', `a${'x'.repeat(70)}`);
 const stage = fc.constantFrom('DEV', 'STAGING', 'PRODUCTION', 'staging', 'QA');
 
 function jsonText(): fc.Arbitrary<string> {
@@ -150,6 +151,12 @@ export function targetedStatement(): fc.Arbitrary<string> {
     fc.tuple(m, version, fc.constantFrom('PROMOTE', 'DEMOTE'), stage).map(([model, v, d, s]) => `ALTER MODEL ${model} VERSION ${v} ${d} TO ${s}`),
     fc.tuple(fc.constantFrom('ARCHIVE', 'RETIRE'), m, fc.option(version, { nil: null })).map(([verb, model, v]) => `${verb} MODEL ${model}${v === null ? '' : ` VERSION ${v}`}`),
     fc.tuple(m, version).map(([model, v]) => `UNARCHIVE MODEL ${model} VERSION ${v}`),
+    m.map((model) => `ALTER MODEL ${model} USE PREVIOUS VERSION`),
+    fc.tuple(m, aliasName, version).map(([model, a, v]) => `ALTER MODEL ${model} SET ALIAS ${a} TO VERSION ${v}`),
+    fc.tuple(m, aliasName).map(([model, a]) => `ALTER MODEL ${model} DROP ALIAS ${a}`),
+    fc
+      .tuple(m, fc.option(version, { nil: null }), fc.constantFrom('team', '"__proto__"', '"odd key"'), fc.option(fc.constantFrom("'search'", '$1', '1', 'NULL', `'${'v'.repeat(5001)}'`), { nil: null }))
+      .map(([model, v, key, value]) => `ALTER MODEL ${model}${v === null ? '' : ` VERSION ${v}`} ${value === null ? `UNSET TAG ${key}` : `SET TAG ${key} = ${value}`}`),
     schema.map((s) => `LOOKUP MODEL FOR ${s}`),
     fc.constantFrom("SET TENANT 'acme'", 'SET TENANT $1', "SET TENANT ''", 'RESET TENANT', "CANCEL JOB 'abc'", 'CANCEL JOB $1', "CANCEL JOB '00000000000000000000000000000000'"),
     fc

@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import type {
+  AliasRefNode,
+  VersionRefNode,
   ColumnNode,
   ComparisonNode,
   ExpressionNode,
@@ -115,7 +117,18 @@ const tenant: fc.Arbitrary<ValueNode> = fc.oneof(
   fc.oneof(fc.string(), fc.constantFrom('', "it's", 'acme', 'a;b')).map((v): LiteralNode => ({ kind: 'Literal', value: v })),
 );
 
+/** How statements name a version: a value or `@alias` (alias names are plain names; keywords included). */
+const versionRef: fc.Arbitrary<VersionRefNode> = fc.oneof(
+  value,
+  fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/), fc.constantFrom('select', 'VERSION', '_')).map((name): AliasRefNode => ({ kind: 'AliasRef', name })),
+);
+
 export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
+  record({ kind: fc.constant('UsePreviousVersion' as const), model: awkwardName }),
+  record({ kind: fc.constant('SetAlias' as const), model: awkwardName, alias: awkwardName, version: versionRef }),
+  record({ kind: fc.constant('DropAlias' as const), model: awkwardName, alias: awkwardName }),
+  record({ kind: fc.constant('SetTag' as const), model: awkwardName, version: fc.option(versionRef, { nil: null }), key: awkwardName, value }),
+  record({ kind: fc.constant('UnsetTag' as const), model: awkwardName, version: fc.option(versionRef, { nil: null }), key: awkwardName }),
   record({
     kind: fc.constant('CreateModel' as const),
     model: awkwardName,
@@ -123,19 +136,19 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
     options: fc.array(option, { maxLength: 4 }),
     schema: fc.option(schema, { nil: null }),
   }),
-  record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: value }),
+  record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: versionRef }),
   record({
     kind: fc.constant('ChangeStage' as const),
     model: awkwardName,
-    version: value,
+    version: versionRef,
     direction: fc.constantFrom('PROMOTE' as const, 'DEMOTE' as const),
     stage: fc.constantFrom('dev' as const, 'staging' as const, 'production' as const),
   }),
-  record({ kind: fc.constant('RetireModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
+  record({ kind: fc.constant('RetireModel' as const), model: awkwardName, version: fc.option(versionRef, { nil: null }) }),
   record({ kind: fc.constant('SetTenant' as const), tenant: fc.option(tenant, { nil: null }) }),
   record({ kind: fc.constant('LookupModel' as const), schema }),
-  record({ kind: fc.constant('ArchiveModel' as const), model: awkwardName, version: fc.option(value, { nil: null }) }),
-  record({ kind: fc.constant('UnarchiveModel' as const), model: awkwardName, version: value }),
+  record({ kind: fc.constant('ArchiveModel' as const), model: awkwardName, version: fc.option(versionRef, { nil: null }) }),
+  record({ kind: fc.constant('UnarchiveModel' as const), model: awkwardName, version: versionRef }),
   record({ kind: fc.constant('CancelJob' as const), jobId: value }),
   record({ kind: fc.constant('CheckRegistry' as const) }),
   record({ kind: fc.constant('Backup' as const), path: value }),
