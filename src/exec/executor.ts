@@ -13,6 +13,7 @@ import { bindInteger, bindValue, describeValue, type Params } from './params.js'
 import { bindSchema } from './schema.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
+import { useBestVersion } from './use-best-version.js';
 import type { Row, VirtualTable } from './virtual-table.js';
 
 /** What every statement resolves to. */
@@ -77,6 +78,10 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       const version = bindInteger(node.version, params, 'VERSION');
       const { previous } = await registry.setActiveVersion(node.model, version);
       return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);
+    }
+    case 'UseBestVersion': {
+      const moved = await useBestVersion(node, params, registry, context.tables.get('ML_MODEL_VERSIONS')!);
+      return result('ALTER MODEL', [{ ...moved }]);
     }
     case 'ChangeStage': {
       const version = bindInteger(node.version, params, 'VERSION');

@@ -125,9 +125,12 @@ export class Registry {
     return checkRegistration(this.context, model, input);
   }
 
-  /** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
-  setActiveVersion(model: string, version: number): Promise<{ previous: number | null }> {
-    return setActiveVersion(this.context, model, version);
+  /**
+   * Points `model`'s active pointer at `version` (rollback is this). Returns the previous
+   * pointer. `options.detail` is recorded in the `active_moved` event.
+   */
+  setActiveVersion(model: string, version: number, options: { readonly detail?: Readonly<Record<string, unknown>> } = {}): Promise<{ previous: number | null }> {
+    return setActiveVersion(this.context, model, version, options.detail ?? null);
   }
 
   /**

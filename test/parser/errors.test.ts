@@ -23,9 +23,9 @@ describe('grammar errors', () => {
     expect(details(syntaxErrorOf('ALTER MODEL spam USE VERISON 3'))).toStrictEqual({
       line: 1,
       column: 22,
-      expected: ['VERSION'],
+      expected: ['VERSION', 'BEST'],
       found: 'VERISON',
-      message: "line 1 column 22: expected VERSION after USE, found 'VERISON'",
+      message: "line 1 column 22: expected VERSION or BEST after USE, found 'VERISON'",
     });
   });
 

@@ -38,8 +38,16 @@ export async function getActive(ctx: RegistryContext, model: string): Promise<Mo
   });
 }
 
-/** Points `model`'s active pointer at `version` (rollback is this). Returns the previous pointer. */
-export async function setActiveVersion(ctx: RegistryContext, model: string, version: number): Promise<{ previous: number | null }> {
+/**
+ * Points `model`'s active pointer at `version` (rollback is this). Returns the previous
+ * pointer. `detail` goes into the `active_moved` event (e.g. `{ best_by }`).
+ */
+export async function setActiveVersion(
+  ctx: RegistryContext,
+  model: string,
+  version: number,
+  detail: Readonly<Record<string, unknown>> | null = null,
+): Promise<{ previous: number | null }> {
   checkVersionNumber(version);
   return ctx.mutate(model, async (key, head) => {
     if (head.retired) throw retired(model);
@@ -48,7 +56,7 @@ export async function setActiveVersion(ctx: RegistryContext, model: string, vers
     if (record.archived) throw versionArchived(model, version);
     if (head.active === version) return { result: { previous: head.active }, ops: [] };
     const ops = [ctx.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
-    return { result: { previous: head.active }, ops, events: [activeMoved(key, head.active, version)] };
+    return { result: { previous: head.active }, ops, events: [activeMoved(key, head.active, version, detail)] };
   });
 }
 
