@@ -2,6 +2,8 @@
  * The queries users write (issue 9): JSON paths anywhere a column may stand, the one
  * comparison rule, AS, DISTINCT, aggregates and GROUP BY, through db.query.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/index.js';
 import { Resources, expectFailsUnchanged, memoryDb, one, weights } from '../helpers/sql.js';
@@ -184,5 +186,39 @@ describe('aggregates and GROUP BY', () => {
     const db = await fixture();
     const { rows } = await db.query('SELECT model, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY model ORDER BY model LIMIT 1 OFFSET 1');
     expect(rows).toEqual([{ model: 'spam', n: 5 }]);
+  });
+});
+
+describe('grammar.md examples of the query sections', () => {
+  /** The ```sql blocks between heading `from` and the next heading of the same level. */
+  function sectionExamples(markdown: string, from: string): string[] {
+    const start = markdown.indexOf(`\n${from}\n`);
+    expect(start, `section ${from}`).toBeGreaterThan(0);
+    const level = from.split(' ')[0]!;
+    const rest = markdown.slice(start + from.length + 2);
+    const end = rest.search(new RegExp(`\\n#{1,${level.length}} `));
+    const section = end < 0 ? rest : rest.slice(0, end);
+    return [...section.matchAll(/```sql\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
+  }
+
+  it.each([
+    '### JSON paths and the comparison rule',
+    '### Aggregates, GROUP BY, DISTINCT and AS',
+    '## ALTER MODEL … USE BEST VERSION',
+  ])('every example of "%s" runs', async (heading) => {
+    const markdown = readFileSync(fileURLToPath(new URL('../../grammar.md', import.meta.url)), 'utf8');
+    const examples = sectionExamples(markdown, heading);
+    expect(examples.length).toBeGreaterThan(0);
+    const db = resources.track(await memoryDb({ createdBy: 'ci' }));
+    for (const [i, metrics] of [{ f1: 0.8, loss: 0.3, 'f1-macro': 0.7 }, { f1: 0.95, loss: 0.1 }].entries()) {
+      await db.query('CREATE MODEL spam WITH (weights = $1, metrics = $2, hyperparams = $3, config = $4)', [
+        weights(i), metrics, { optimizer: { name: 'adam', lr: 0.01 } }, { dimensions: 384 },
+      ]);
+    }
+    await db.query('ALTER MODEL spam VERSION 2 PROMOTE TO STAGING');
+    for (const sql of examples) {
+      const results = await db.exec(sql);
+      expect(results.length).toBeGreaterThan(0);
+    }
   });
 });
