@@ -9,7 +9,7 @@
  * matching row into its group first, then orders and pages the groups.
  */
 import { ModelSqlError, invalidArgument } from '../errors.js';
-import { logicalTerms, type ColumnNode, type ExpressionNode, type FunctionCallNode, type OrderByNode, type SelectNode } from '../parser/ast.js';
+import { logicalTerms, notRun, type ColumnNode, type ExpressionNode, type FunctionCallNode, type OrderByNode, type SelectNode } from '../parser/ast.js';
 import { printExpression } from '../parser/print.js';
 import { accumulator, aggregateCalls, checkAggregate, isAggregate, refuseCalls, unknownFunction, type Accumulator } from './aggregate.js';
 import { compareValues, equalityKey } from './compare.js';
@@ -219,14 +219,21 @@ function planGrouped(
   const slotTypes = new Map<string, ColumnType | 'dynamic'>();
   groupValues.forEach((g, i) => slotTypes.set(groupSlot(i), asSlotType(g.type)));
 
-  /** `expr` over a group row: grouped expressions and aggregate calls become slots; anything else left over is an error. */
+  const groupKinds = new Set(node.groupBy.map((g) => g.kind));
+  /**
+   * `expr` over a group row: grouped expressions and aggregate calls become slots;
+   * anything else left over is an error. AND/OR chains and NOT runs are walked as
+   * loops (a chain may be thousands long), so recursion is only as deep as the nesting
+   * of parentheses and comparisons; only nodes of a kind some GROUP BY expression has
+   * are printed to be matched.
+   */
   const rewrite = (expr: ExpressionNode): ExpressionNode => {
     if (expr.kind === 'Literal' || expr.kind === 'Parameter') return expr;
-    const text = printExpression(expr);
-    const grouped = groupTexts.indexOf(text);
+    const grouped = groupKinds.has(expr.kind) ? groupTexts.indexOf(printExpression(expr)) : -1;
     if (grouped >= 0) return slot(groupSlot(grouped));
     switch (expr.kind) {
       case 'FunctionCall': {
+        const text = printExpression(expr);
         if (!isAggregate(expr)) throw unknownFunction(expr.name);
         aggregateCalls(expr); // refuses nesting
         let index = calls.findIndex((c) => c.text === text);
@@ -238,12 +245,24 @@ function planGrouped(
         }
         return slot(aggregateSlot(index));
       }
-      case 'Column': case 'JsonPath':
+      case 'Column': case 'JsonPath': {
+        const text = printExpression(expr);
         throw invalidArgument(node.groupBy.length > 0
           ? `${text} must appear in GROUP BY or be used in an aggregate function`
           : `cannot mix aggregate functions and ${text} without GROUP BY (group by it, or aggregate it)`);
-      case 'Comparison': case 'Logical': return { ...expr, left: rewrite(expr.left), right: rewrite(expr.right) };
-      case 'Not': return { ...expr, operand: rewrite(expr.operand) };
+      }
+      case 'Comparison': return { ...expr, left: rewrite(expr.left), right: rewrite(expr.right) };
+      case 'Logical': {
+        // Rebuilt left-deep: the same truth value whatever the original grouping.
+        const terms = logicalTerms(expr).map(rewrite);
+        return terms.slice(1).reduce<ExpressionNode>((left, right) => ({ kind: 'Logical', op: expr.op, left, right }), terms[0]!);
+      }
+      case 'Not': {
+        const run = notRun(expr);
+        let result = rewrite(run.operand);
+        for (let i = 0; i < run.count; i++) result = { kind: 'Not', operand: result };
+        return result;
+      }
       case 'IsNull': return { ...expr, operand: rewrite(expr.operand) };
       case 'Like': return { ...expr, operand: rewrite(expr.operand), pattern: rewrite(expr.pattern) };
       case 'In': return { ...expr, operand: rewrite(expr.operand), list: expr.list.map(rewrite) };

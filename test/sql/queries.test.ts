@@ -182,6 +182,13 @@ describe('aggregates and GROUP BY', () => {
     await expectFailsUnchanged(db, () => db.query('SELECT * FROM ML_MODEL_VERSIONS ORDER BY median(version)'), 'UNKNOWN_FUNCTION', /'median'/);
   });
 
+  it('a select item of thousands of OR terms over a grouped column works in a grouped query', async () => {
+    const db = await fixture();
+    const terms = Array.from({ length: 5000 }, (_, i) => `model = 'm${i}'`).join(' OR ');
+    const { rows } = await db.query(`SELECT model, ${terms} OR model = 'ham' AS hit, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY model ORDER BY model`);
+    expect(rows).toEqual([{ model: 'ham', hit: true, n: 2 }, { model: 'spam', hit: false, n: 5 }]);
+  });
+
   it('GROUP BY with LIMIT/OFFSET pages the groups', async () => {
     const db = await fixture();
     const { rows } = await db.query('SELECT model, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY model ORDER BY model LIMIT 1 OFFSET 1');
