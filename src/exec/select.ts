@@ -59,24 +59,32 @@ export async function runSelect(
   // An ORDER BY key that is a bare name of an alias sorts by that output column.
   const aliasOf = (e: ExpressionNode): number | undefined => (e.kind === 'Column' ? aliases.get(e.name) : undefined);
 
+  // GROUP BY may name an alias, as in PostgreSQL; a column of the table wins over one.
+  const tableColumns = new Set(table.columns.map((c) => c.name));
+  const groupBy = node.groupBy.map((g) => {
+    const alias = g.kind === 'Column' && !tableColumns.has(g.name) ? aliases.get(g.name) : undefined;
+    return alias === undefined ? g : items[alias]!.expression;
+  });
+  const grouping: SelectNode = groupBy.every((g, i) => g === node.groupBy[i]) ? node : { ...node, groupBy };
+
   // Unknown names first, in reading order, so a typo is reported as such rather than
   // as whatever type error it happens to cause.
-  for (const e of [...items.map((i) => i.expression), node.where, ...node.groupBy, ...order.map((o) => (aliasOf(o.expression) === undefined ? o.expression : null))]) {
+  for (const e of [...items.map((i) => i.expression), node.where, ...groupBy, ...order.map((o) => (aliasOf(o.expression) === undefined ? o.expression : null))]) {
     if (e !== null) checkNames(e, resolve);
   }
   refuseCalls(node.where, 'WHERE');
-  for (const g of node.groupBy) refuseCalls(g, 'GROUP BY');
+  for (const g of groupBy) refuseCalls(g, 'GROUP BY');
 
   const predicate = node.where === null ? null : compileCondition(node.where, resolve, params);
   const limit = node.limit === null ? Infinity : bindInteger(node.limit, params, 'LIMIT', 0, Number.MAX_SAFE_INTEGER);
   const offset = node.offset === null ? 0 : bindInteger(node.offset, params, 'OFFSET', 0, Number.MAX_SAFE_INTEGER);
   const mentioned = new Set(columnsOf(node.where));
-  const aggregated = node.groupBy.length > 0
+  const aggregated = groupBy.length > 0
     || items.some((i) => aggregateCalls(i.expression).length > 0)
     || order.some((o) => aliasOf(o.expression) === undefined && aggregateCalls(o.expression).length > 0);
 
   const plan = aggregated
-    ? planGrouped(node, items, order, aliasOf, resolve, params)
+    ? planGrouped(grouping, items, order, aliasOf, resolve, params)
     : planPlain(node, items, star, order, aliasOf, resolve, params);
   const columns = items.map((i) => i.name);
   const equals = node.where === null ? new Map<string, unknown>() : scanHints(node.where, resolve, params);

@@ -189,6 +189,25 @@ describe('aggregates and GROUP BY', () => {
     expect(rows).toEqual([{ model: 'ham', hit: true, n: 2 }, { model: 'spam', hit: false, n: 5 }]);
   });
 
+  it('GROUP BY may name an alias; a table column of that name wins over it', async () => {
+    const db = await fixture();
+    const byAlias = await db.query('SELECT hyperparams.optimizer.lr > 0.05 AS big_lr, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY big_lr ORDER BY big_lr');
+    expect(byAlias.rows).toEqual([{ big_lr: false, n: 4 }, { big_lr: true, n: 3 }]);
+    const shadowed = await db.query('SELECT model AS version, count(*) AS n FROM ML_MODEL_VERSIONS WHERE model = $1 GROUP BY version, model ORDER BY n', ['ham']);
+    expect(shadowed.rows).toEqual([{ version: 'ham', n: 1 }, { version: 'ham', n: 1 }]);
+  });
+
+  it('a JSON path can stand as a condition: TRUE only where it holds true', async () => {
+    const db = resources.track(await memoryDb());
+    for (const [i, shuffle] of [true, false, 'yes', null].entries()) {
+      await db.query('CREATE MODEL m WITH (weights = $1, hyperparams = $2)', [weights(i), { shuffle }]);
+    }
+    const versions = async (where: string) => (await db.query(`SELECT version FROM ML_MODEL_VERSIONS WHERE ${where} ORDER BY version`)).rows.map((r) => r.version);
+    expect(await versions('hyperparams.shuffle')).toEqual([1]);
+    expect(await versions('NOT hyperparams.shuffle')).toEqual([2, 3]);
+    expect(await versions('hyperparams.shuffle = FALSE')).toEqual([2]);
+  });
+
   it('GROUP BY with LIMIT/OFFSET pages the groups', async () => {
     const db = await fixture();
     const { rows } = await db.query('SELECT model, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY model ORDER BY model LIMIT 1 OFFSET 1');
