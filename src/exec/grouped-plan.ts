@@ -14,9 +14,6 @@ import type { Params } from './params.js';
 import { checkOrderable, sortBy, type OutputItem, type Plan, type SortKey } from './plan.js';
 import type { ColumnType, Row } from './virtual-table.js';
 
-/** Names of the values a group row holds: `\0g<i>` the i-th GROUP BY value, `\0a<i>` the i-th aggregate. */
-const groupSlot = (i: number): string => `\u0000g${i}`;
-const aggregateSlot = (i: number): string => `\u0000a${i}`;
 
 interface Group {
   readonly row: Row;
@@ -36,6 +33,11 @@ export function planGrouped(
   const groupTexts = node.groupBy.map((g) => printExpression(g));
   const calls: { node: FunctionCallNode; text: string; arg: CompiledValue | null; type: ColumnType | 'dynamic' }[] = [];
   const slotTypes = new Map<string, ColumnType | 'dynamic'>();
+  // A group row holds each GROUP BY value and each aggregate's result under its text
+  // (`model`, `count(*)`): the names errors then show. Aggregates cannot stand in GROUP
+  // BY, so the two never share a text.
+  const groupSlot = (i: number): string => groupTexts[i]!;
+  const aggregateSlot = (i: number): string => calls[i]!.text;
   groupValues.forEach((g, i) => slotTypes.set(groupSlot(i), asSlotType(g.type)));
 
   const groupKinds = new Set(node.groupBy.map((g) => g.kind));

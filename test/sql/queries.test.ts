@@ -173,6 +173,9 @@ describe('aggregates and GROUP BY', () => {
     await expectFailsUnchanged(db, () => db.query('SELECT max(metrics) FROM ML_MODEL_VERSIONS'), 'INVALID_ARGUMENT', /json values are not ordered/);
     await expectFailsUnchanged(db, () => db.query('SELECT min(*) FROM ML_MODEL_VERSIONS'), 'INVALID_ARGUMENT', /only count takes \*/);
     await expectFailsUnchanged(db, () => db.query('SELECT max(version, model) FROM ML_MODEL_VERSIONS'), 'INVALID_ARGUMENT', /exactly one argument/);
+    // Type errors over a group name what the user wrote.
+    await expectFailsUnchanged(db, () => db.query("SELECT count(*) = 'x' FROM ML_MODEL_VERSIONS"), 'INVALID_ARGUMENT', /cannot compare count\(\*\) \(integer\) with text 'x'/);
+    await expectFailsUnchanged(db, () => db.query('SELECT model LIKE 1 FROM ML_MODEL_VERSIONS GROUP BY model'), 'INVALID_ARGUMENT', /LIKE needs text, got integer 1/);
   });
 
   it('an unknown function is UNKNOWN_FUNCTION naming it, with a suggestion', async () => {
