@@ -62,6 +62,10 @@ export async function runSelect(
   for (const e of [...items.map((i) => i.expression), node.where, ...groupBy, ...order.map((o) => (aliasOf(o.expression) === undefined ? o.expression : null))]) {
     if (e !== null) checkNames(e, resolve);
   }
+  // `ORDER BY 2` means a position in SQL dialects that have them; sorting by the constant would silently do nothing.
+  for (const [clause, e] of [...order.map((o) => ['ORDER BY', o.expression] as const), ...groupBy.map((g) => ['GROUP BY', g] as const)]) {
+    if (e.kind === 'Literal' || e.kind === 'Parameter') throw invalidArgument(`${clause} ${printExpression(e)}: positions and constants are not supported; name a column, a JSON path or an alias`);
+  }
   refuseCalls(node.where, 'WHERE');
   for (const g of groupBy) refuseCalls(g, 'GROUP BY');
 

@@ -211,6 +211,12 @@ describe('aggregates and GROUP BY', () => {
     expect(await versions('hyperparams.shuffle = FALSE')).toEqual([2]);
   });
 
+  it('ORDER BY or GROUP BY a constant (a position elsewhere) is INVALID_ARGUMENT, not a silent no-op', async () => {
+    const db = await fixture();
+    await expectFailsUnchanged(db, () => db.query('SELECT version, model FROM ML_MODEL_VERSIONS ORDER BY 2'), 'INVALID_ARGUMENT', /ORDER BY 2: positions/);
+    await expectFailsUnchanged(db, () => db.query('SELECT count(*) FROM ML_MODEL_VERSIONS GROUP BY $1', ['model']), 'INVALID_ARGUMENT', /GROUP BY \$1/);
+  });
+
   it('GROUP BY with LIMIT/OFFSET pages the groups', async () => {
     const db = await fixture();
     const { rows } = await db.query('SELECT model, count(*) AS n FROM ML_MODEL_VERSIONS GROUP BY model ORDER BY model LIMIT 1 OFFSET 1');
