@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'UNKNOWN_TABLE'
   | 'UNKNOWN_COLUMN'
+  | 'UNKNOWN_FUNCTION'
   | 'UNKNOWN_JOB'
   | 'JOB_FAILED'
   | 'FILE_ACCESS_DENIED'

@@ -13,6 +13,7 @@ import { bindValue, bindVersionRef, describeValue, type Params } from './params.
 import { bindSchema } from './schema.js';
 import { runSelect } from './select.js';
 import { TABLE_NAMES } from './tables.js';
+import { useBestVersion } from './use-best-version.js';
 import type { Row, VirtualTable } from './virtual-table.js';
 
 /** What every statement resolves to. */
@@ -100,6 +101,10 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       }
       const { changed, previous } = await registry.changeTag(node.model, version, node.key, value);
       return result('ALTER MODEL', [{ model: node.model, tag: node.key, value, previous_value: previous, changed: changed ? 1 : 0 }]);
+    }
+    case 'UseBestVersion': {
+      const moved = await useBestVersion(node, params, registry, context.tables.get('ML_MODEL_VERSIONS')!);
+      return result('ALTER MODEL', [{ ...moved }]);
     }
     case 'ChangeStage': {
       const direction = node.direction === 'PROMOTE' ? 'promote' : 'demote';

@@ -7,6 +7,9 @@
 import { invalidArgument } from '../errors.js';
 import { logicalTerms, notRun, type ExpressionNode, type InNode, type LikeNode } from '../parser/ast.js';
 import { checkJson } from '../store/json.js';
+import { isAggregate, unknownFunction } from './aggregate.js';
+import { canonicalJson, compareForCondition } from './compare.js';
+import { walkPath } from './json-path.js';
 import { bindValue, describeValue, type Params } from './params.js';
 import type { ColumnType, Row } from './virtual-table.js';
 
@@ -16,11 +19,23 @@ export type Truth = boolean | null;
 /** A compiled WHERE condition. */
 export type Predicate = (row: Row) => Truth;
 
-/** Looks a column's type up; expected to throw UNKNOWN_COLUMN for a name the table lacks. */
-export type ColumnResolver = (name: string) => ColumnType;
+/**
+ * Looks a column's type up; expected to throw UNKNOWN_COLUMN for a name the table lacks.
+ * `dynamic`: a value whose type is known per row only (a grouped JSON path).
+ */
+export type ColumnResolver = (name: string) => ColumnType | 'dynamic';
 
-/** Static type of an operand. Constants get theirs from their JS type once bound. */
-type ValueType = ColumnType | 'null' | 'blob' | 'unsupported';
+/**
+ * Static type of an operand. Constants get theirs from their JS type once bound;
+ * `dynamic` is a JSON path, whose value's type is known only per row.
+ */
+export type ValueType = ColumnType | 'dynamic' | 'null' | 'blob' | 'unsupported';
+
+/** A compiled value: its static type and how to read it from a row. */
+export interface CompiledValue {
+  readonly type: ValueType;
+  readonly get: (row: Row) => unknown;
+}
 
 interface Operand {
   readonly type: ValueType;
@@ -41,6 +56,8 @@ export function columnsOf(expr: ExpressionNode | null, out: string[] = []): stri
     const e = pending.pop()!;
     switch (e.kind) {
       case 'Column': out.push(e.name); break;
+      case 'JsonPath': out.push(e.column.name); break;
+      case 'FunctionCall': for (let i = e.args.length - 1; i >= 0; i--) pending.push(e.args[i]!); break;
       // Children pushed last-first, so they are visited first-first.
       case 'Comparison': case 'Logical': pending.push(e.right, e.left); break;
       case 'Not': case 'IsNull': pending.push(e.operand); break;
@@ -57,9 +74,16 @@ export function columnsOf(expr: ExpressionNode | null, out: string[] = []): stri
  * mismatches and missing parameters, and whatever `resolve` throws for unknown columns.
  */
 export function compileCondition(expr: ExpressionNode, resolve: ColumnResolver, params: Params): Predicate {
-  const operand = compile(expr, resolve, params);
-  requireBoolean(operand, 'WHERE');
-  return operand.get as Predicate;
+  return requireBoolean(compile(expr, resolve, params), 'WHERE');
+}
+
+/**
+ * Type-checks and compiles `expr` as a value (a select-list item, an ORDER BY key, the
+ * BY of USE BEST VERSION). Throws like {@link compileCondition}.
+ */
+export function compileValue(expr: ExpressionNode, resolve: ColumnResolver, params: Params): CompiledValue {
+  const { type, get } = compile(expr, resolve, params);
+  return { type, get };
 }
 
 /**
@@ -67,9 +91,10 @@ export function compileCondition(expr: ExpressionNode, resolve: ColumnResolver, 
  * convert it (so a timestamp column gets a `Date`), or `undefined` when no useful hint
  * exists (NULL, or json whose equality is textual rather than by value).
  */
-export function hintValue(type: ColumnType, value: unknown): unknown {
+export function hintValue(type: ColumnType | 'dynamic', value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   switch (type) {
+    case 'dynamic': return undefined;
     case 'integer': case 'real': return typeof value === 'bigint' ? Number(value) : value;
     case 'timestamp': return toDate(value, 'timestamp');
     case 'json': return undefined;
@@ -85,6 +110,19 @@ function compile(node: ExpressionNode, resolve: ColumnResolver, params: Params):
       const name = node.name;
       return { type, constant: false, label: `${name} (${type})`, get: (row) => row[name] ?? null };
     }
+    case 'JsonPath': {
+      const name = node.column.name;
+      const type = resolve(name);
+      const path = [name, ...node.keys].join('.');
+      if (type !== 'json') throw invalidArgument(`${path}: column '${name}' is ${type}, not json, so it has no keys to walk into`);
+      const keys = node.keys;
+      return { type: 'dynamic', constant: false, label: `${path} (json path)`, get: (row) => walkPath(row[name] ?? null, keys) };
+    }
+    case 'FunctionCall':
+      // The SELECT engine replaces aggregates by their results before compiling; one
+      // reaching here stands where only row values may.
+      if (!isAggregate(node)) throw unknownFunction(node.name);
+      throw invalidArgument(`aggregate functions are not allowed here (${node.name}())`);
     case 'Comparison': {
       const test = comparison(node.op, compile(node.left, resolve, params), compile(node.right, resolve, params));
       return condition(test);
@@ -94,19 +132,17 @@ function compile(node: ExpressionNode, resolve: ColumnResolver, params: Params):
       // Checked in the order the binary tree would be: the first two terms are compiled
       // before either is checked, every later one is checked as it is compiled.
       const operands: Operand[] = [];
+      const terms: Predicate[] = [];
       for (const term of logicalTerms(node)) {
         operands.push(compile(term, resolve, params));
-        if (operands.length === 2) requireBoolean(operands[0]!, node.op);
-        if (operands.length >= 2) requireBoolean(operands.at(-1)!, node.op);
+        if (operands.length === 2) terms.push(requireBoolean(operands[0]!, node.op));
+        if (operands.length >= 2) terms.push(requireBoolean(operands.at(-1)!, node.op));
       }
-      const terms = operands.map((operand) => operand.get as Predicate);
       return condition(node.op === 'AND' ? allOf(terms) : anyOf(terms));
     }
     case 'Not': {
       const run = notRun(node);
-      const operand = compile(run.operand, resolve, params);
-      requireBoolean(operand, 'NOT');
-      const inner = operand.get as Predicate;
+      const inner = requireBoolean(compile(run.operand, resolve, params), 'NOT');
       return condition(run.count % 2 === 0 ? inner : (row) => { const v = inner(row); return v === null ? null : !v; });
     }
     case 'IsNull': {
@@ -171,10 +207,19 @@ function typeOfValue(value: unknown): ValueType {
   return 'unsupported';
 }
 
-function requireBoolean(operand: Operand, where: string): void {
+/**
+ * The operand as a condition. A JSON path may stand as one: TRUE when it holds `true`,
+ * UNKNOWN when NULL, FALSE for any other value (as for comparisons across types).
+ */
+function requireBoolean(operand: Operand, where: string): Predicate {
+  if (operand.type === 'dynamic') {
+    const get = operand.get;
+    return (row) => { const v = get(row); return v === null ? null : v === true; };
+  }
   if (operand.type !== 'boolean' && operand.type !== 'null') {
     throw invalidArgument(`argument of ${where} must be boolean, got ${operand.label}`);
   }
+  return operand.get as Predicate;
 }
 
 const isNumeric = (t: ValueType): boolean => t === 'integer' || t === 'real';
@@ -197,10 +242,16 @@ function comparison(op: '=' | '<>' | '<' | '<=' | '>' | '>=', left: Operand, rig
   if (left.type === 'blob' || right.type === 'blob' || left.type === 'unsupported' || right.type === 'unsupported') {
     throw mismatch();
   }
-  if ((left.type === 'json' || right.type === 'json') && op !== '=' && op !== '<>') {
+  if ((left.type === 'json' || right.type === 'json') && left.type !== 'dynamic' && right.type !== 'dynamic' && op !== '=' && op !== '<>') {
     throw invalidArgument(`json values support only =, <> and IS NULL, not ${op} (${left.label} ${op} ${right.label})`);
   }
   if (left.type === 'null' || right.type === 'null') return () => null;
+  if (left.type === 'dynamic' || right.type === 'dynamic') {
+    // Types known per row only: the one rule of compare.ts, never an error.
+    const l = left.get;
+    const r = right.get;
+    return (row) => compareForCondition(op, l(row), r(row));
+  }
 
   let key: KeyFn;
   let l = left.get;
@@ -288,16 +339,6 @@ function toDate(value: unknown, what: string): Date {
   return new Date(ms);
 }
 
-/** JSON text with object keys sorted, so `{"a":1,"b":2}` equals `{"b":2,"a":1}`. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-    return sorted;
-  });
-}
-
 function inList(node: InNode, resolve: ColumnResolver, params: Params): Predicate {
   const operand = compile(node.operand, resolve, params);
   const tests = node.list.map((item) => comparison('=', operand, compile(item, resolve, params)));
@@ -316,9 +357,10 @@ function like(node: LikeNode, resolve: ColumnResolver, params: Params): Predicat
   const operand = compile(node.operand, resolve, params);
   const pattern = compile(node.pattern, resolve, params);
   for (const side of [operand, pattern]) {
-    if (side.type !== 'text' && side.type !== 'null') throw invalidArgument(`LIKE needs text, got ${side.label}`);
+    if (side.type !== 'text' && side.type !== 'null' && side.type !== 'dynamic') throw invalidArgument(`LIKE needs text, got ${side.label}`);
   }
   if (operand.type === 'null' || pattern.type === 'null') return () => null;
+  if (operand.type === 'dynamic' || pattern.type === 'dynamic') return dynamicLike(operand.get, pattern.get);
   const get = operand.get;
   if (pattern.constant) {
     const regex = likeRegex(pattern.get({}) as string);
@@ -338,6 +380,24 @@ function like(node: LikeNode, resolve: ColumnResolver, params: Params): Predicat
       cache.set(p as string, regex);
     }
     return regex.test(v as string);
+  };
+}
+
+/** LIKE where a side is a JSON path: a value that is not text does not match (FALSE), NULL is UNKNOWN. */
+function dynamicLike(getValue: (row: Row) => unknown, getPattern: (row: Row) => unknown): Predicate {
+  const cache = new Map<string, RegExp>();
+  return (row) => {
+    const v = getValue(row);
+    const p = getPattern(row);
+    if (v === null || p === null) return null;
+    if (typeof v !== 'string' || typeof p !== 'string') return false;
+    let regex = cache.get(p);
+    if (regex === undefined) {
+      if (cache.size > 1000) cache.clear();
+      regex = likeRegex(p);
+      cache.set(p, regex);
+    }
+    return regex.test(v);
   };
 }
 

@@ -36,6 +36,30 @@ export interface ColumnNode {
   readonly name: string;
 }
 
+/**
+ * `column.key.key...`: a walk into a JSON value (`metrics.f1`, `metrics."f1-macro"`).
+ * The column is folded like any column; keys keep their case, as JSON keys do.
+ */
+export interface JsonPathNode {
+  readonly kind: 'JsonPath';
+  readonly column: ColumnNode;
+  /** At least one key. */
+  readonly keys: readonly string[];
+}
+
+/**
+ * `name(args)` or `name(*)`. Names are folded to lower case (function names are
+ * case-insensitive); the executor knows which exist (the aggregates `count`, `min`,
+ * `max`, `avg`, `sum`), so an unknown one is UNKNOWN_FUNCTION, not a syntax error.
+ */
+export interface FunctionCallNode {
+  readonly kind: 'FunctionCall';
+  readonly name: string;
+  /** `count(*)`: true, and `args` is empty. */
+  readonly star: boolean;
+  readonly args: readonly ExpressionNode[];
+}
+
 /** `left op right` for the six comparison operators (`!=` is parsed as `<>`). */
 export interface ComparisonNode {
   readonly kind: 'Comparison';
@@ -86,6 +110,8 @@ export type ExpressionNode =
   | LiteralNode
   | ParameterNode
   | ColumnNode
+  | JsonPathNode
+  | FunctionCallNode
   | ComparisonNode
   | LogicalNode
   | NotNode
@@ -277,28 +303,53 @@ export interface BackupNode {
   readonly path: ValueNode;
 }
 
-/** One `ORDER BY` key. */
+/**
+ * `ALTER MODEL name USE BEST VERSION BY expr [ASC | DESC] [WHERE condition]`: makes
+ * active the servable version with the best `by` value (DESC: the highest, the
+ * default). Ties go to the highest version number.
+ */
+export interface UseBestVersionNode {
+  readonly kind: 'UseBestVersion';
+  readonly model: string;
+  readonly by: ExpressionNode;
+  readonly direction: 'ASC' | 'DESC';
+  readonly where: ExpressionNode | null;
+}
+
+/** One `ORDER BY` key: a column, a JSON path, a select-list alias, an aggregate, ... */
 export interface OrderByNode {
   readonly kind: 'OrderBy';
-  readonly column: ColumnNode;
+  readonly expression: ExpressionNode;
   readonly direction: 'ASC' | 'DESC';
 }
 
-/** `SELECT * | col, ... FROM table [WHERE ...] [ORDER BY ...] [LIMIT n [OFFSET m]]` */
+/** One item of a select list: `expression [AS alias]`. Aliases are folded like column names. */
+export interface SelectItemNode {
+  readonly kind: 'SelectItem';
+  readonly expression: ExpressionNode;
+  readonly alias: string | null;
+}
+
+/**
+ * `SELECT [DISTINCT] * | item, ... FROM table [WHERE ...] [GROUP BY ...] [ORDER BY ...]
+ * [LIMIT n [OFFSET m]]`
+ */
 export interface SelectNode {
   readonly kind: 'Select';
-  /** `'*'` for every column, else the listed columns in order. */
-  readonly columns: '*' | readonly ColumnNode[];
+  readonly distinct: boolean;
+  /** `'*'` for every column, else the listed items in order. */
+  readonly columns: '*' | readonly SelectItemNode[];
   /** Table name; plain names are folded to upper case (`ML_MODELS_DASHBOARD`). */
   readonly table: string;
   readonly where: ExpressionNode | null;
+  readonly groupBy: readonly ExpressionNode[];
   readonly orderBy: readonly OrderByNode[];
   readonly limit: ValueNode | null;
   readonly offset: ValueNode | null;
 }
 
 /** What an `ALTER MODEL` statement can be. */
-export type AlterModelNode = UseVersionNode | UsePreviousVersionNode | SetAliasNode | DropAliasNode | SetTagNode | UnsetTagNode | ChangeStageNode;
+export type AlterModelNode = UseVersionNode | UsePreviousVersionNode | UseBestVersionNode | SetAliasNode | DropAliasNode | SetTagNode | UnsetTagNode | ChangeStageNode;
 
 /** Any modelsql statement. */
 export type StatementNode =
@@ -309,6 +360,7 @@ export type StatementNode =
   | DropAliasNode
   | SetTagNode
   | UnsetTagNode
+  | UseBestVersionNode
   | ChangeStageNode
   | ArchiveModelNode
   | RetireModelNode

@@ -20,6 +20,8 @@ import type {
   DropAliasNode,
   ExpressionNode,
   FileNode,
+  FunctionCallNode,
+  JsonPathNode,
   LiteralNode,
   LookupModelNode,
   OptionNode,
@@ -28,6 +30,7 @@ import type {
   RetireModelNode,
   SchemaFieldNode,
   SchemaNode,
+  SelectItemNode,
   SelectNode,
   SetAliasNode,
   SetTagNode,
@@ -37,6 +40,7 @@ import type {
   UnarchiveModelNode,
   UnsetTagNode,
   UsePreviousVersionNode,
+  UseBestVersionNode,
   UseVersionNode,
   ValueNode,
   VersionRefNode,
@@ -149,6 +153,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
 
   /**
    * `ALTER MODEL m` followed by: `USE VERSION ref`, `USE PREVIOUS VERSION`,
+   * `USE BEST VERSION BY expr [ASC | DESC] [WHERE condition]`,
    * `SET ALIAS a TO VERSION ref`, `DROP ALIAS a`, `[VERSION ref] SET TAG k = v`,
    * `[VERSION ref] UNSET TAG k`, or `VERSION ref (PROMOTE | DEMOTE) TO stage`.
    */
@@ -158,7 +163,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     const model = this.SUBRULE(this.modelName);
     return this.OR([
       {
-        ALT: (): UseVersionNode | UsePreviousVersionNode => {
+        ALT: (): UseVersionNode | UsePreviousVersionNode | UseBestVersionNode => {
           this.CONSUME(t.Use);
           return this.OR2([
             {
@@ -172,6 +177,22 @@ export class ModelSqlParser extends EmbeddedActionsParser {
                 this.CONSUME(t.Previous);
                 this.CONSUME2(t.Version);
                 return { kind: 'UsePreviousVersion', model };
+              },
+            },
+            {
+              ALT: (): UseBestVersionNode => {
+                this.CONSUME(t.Best);
+                this.CONSUME5(t.Version);
+                this.CONSUME(t.By);
+                const by = this.SUBRULE(this.expression);
+                // DESC by default: "best" usually means the highest score.
+                const direction = this.SUBRULE(this.sortDirection) ?? 'DESC';
+                let where: ExpressionNode | null = null;
+                this.OPTION(() => {
+                  this.CONSUME(t.Where);
+                  where = this.SUBRULE2(this.expression);
+                });
+                return { kind: 'UseBestVersion', model, by, direction, where };
               },
             },
           ]);
@@ -429,13 +450,15 @@ export class ModelSqlParser extends EmbeddedActionsParser {
 
   readonly select = this.RULE('select', (): SelectNode => {
     this.CONSUME(t.Select);
+    let distinct = false;
+    this.OPTION5(() => (this.CONSUME(t.Distinct), (distinct = true)));
     let columns: SelectNode['columns'] = '*';
     this.OR([
       { ALT: () => this.CONSUME(t.Star) },
       {
         ALT: () => {
-          const list: ColumnNode[] = [];
-          this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => list.push(this.SUBRULE(this.column)) });
+          const list: SelectItemNode[] = [];
+          this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => list.push(this.SUBRULE(this.selectItem)) });
           columns = list;
         },
       },
@@ -443,12 +466,18 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.From);
     const table = this.SUBRULE(this.tableName);
     let where: ExpressionNode | null = null;
+    const groupBy: ExpressionNode[] = [];
     const orderBy: OrderByNode[] = [];
     let limit: ValueNode | null = null;
     let offset: ValueNode | null = null;
     this.OPTION(() => {
       this.CONSUME(t.Where);
       where = this.SUBRULE(this.expression);
+    });
+    this.OPTION6(() => {
+      this.CONSUME(t.Group);
+      this.CONSUME2(t.By);
+      this.AT_LEAST_ONE_SEP3({ SEP: t.Comma, DEF: () => groupBy.push(this.SUBRULE2(this.expression)) });
     });
     this.OPTION2(() => {
       this.CONSUME(t.Order);
@@ -463,19 +492,37 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       this.CONSUME(t.Offset);
       offset = this.SUBRULE3(this.value);
     });
-    return { kind: 'Select', columns, table, where, orderBy, limit, offset };
+    return { kind: 'Select', distinct, columns, table, where, groupBy, orderBy, limit, offset };
+  });
+
+  /** `expression [AS alias]`; the alias is folded like a column name. */
+  readonly selectItem = this.RULE('selectItem', (): SelectItemNode => {
+    const expression = this.SUBRULE(this.expression);
+    let alias: string | null = null;
+    this.OPTION(() => {
+      this.CONSUME(t.As);
+      const raw = this.SUBRULE(this.identifier);
+      alias = this.ACTION(() => (raw.quoted ? raw.text : raw.text.toLowerCase()));
+    });
+    return { kind: 'SelectItem', expression, alias };
   });
 
   readonly orderKey = this.RULE('orderKey', (): OrderByNode => {
-    const column = this.SUBRULE(this.column);
-    let direction: OrderByNode['direction'] = 'ASC';
+    const expression = this.SUBRULE(this.expression);
+    const direction = this.SUBRULE(this.sortDirection) ?? 'ASC';
+    return { kind: 'OrderBy', expression, direction };
+  });
+
+  /** `ASC`, `DESC`, or nothing (null: the caller's default). */
+  readonly sortDirection = this.RULE('sortDirection', (): 'ASC' | 'DESC' | null => {
+    let direction: 'ASC' | 'DESC' | null = null;
     this.OPTION(() =>
       this.OR([
-        { ALT: () => this.CONSUME(t.Asc) },
+        { ALT: () => (this.CONSUME(t.Asc), (direction = 'ASC')) },
         { ALT: () => (this.CONSUME(t.Desc), (direction = 'DESC')) },
       ]),
     );
-    return { kind: 'OrderBy', column, direction };
+    return direction;
   });
 
   // -------------------------------------------------------------------------
@@ -580,7 +627,8 @@ export class ModelSqlParser extends EmbeddedActionsParser {
   readonly operand = this.RULE('operand', (): ExpressionNode =>
     this.OR([
       { ALT: () => this.SUBRULE(this.value) },
-      { ALT: () => this.SUBRULE(this.column) },
+      { ALT: () => this.SUBRULE(this.functionCall) },
+      { ALT: () => this.SUBRULE(this.columnReference) },
       {
         ALT: () => {
           this.CONSUME(t.LParen);
@@ -591,6 +639,40 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       },
     ]),
   );
+
+  /** `name(*)` or `name(expr, ...)`; the name is folded to lower case even when quoted. */
+  readonly functionCall = this.RULE('functionCall', (): FunctionCallNode => {
+    const raw = this.SUBRULE(this.identifier);
+    this.CONSUME(t.LParen);
+    let star = false;
+    const args: ExpressionNode[] = [];
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => (this.CONSUME(t.Star), (star = true)) },
+        { ALT: () => this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => args.push(this.SUBRULE(this.expression)) }) },
+      ]),
+    );
+    this.CONSUME(t.RParen);
+    const name = this.ACTION(() => raw.text.toLowerCase());
+    return { kind: 'FunctionCall', name, star, args };
+  });
+
+  /** A column, or a JSON path into it: `metrics.f1`, `hyperparams.optimizer."learning rate"`. */
+  readonly columnReference = this.RULE('columnReference', (): ColumnNode | JsonPathNode => {
+    const column = this.SUBRULE(this.column);
+    const keys: string[] = [];
+    this.MANY(() => {
+      this.CONSUME(t.Dot);
+      keys.push(this.SUBRULE(this.pathKey));
+    });
+    return keys.length === 0 ? column : { kind: 'JsonPath', column, keys };
+  });
+
+  /** A JSON key keeps its case: JSON keys are case-sensitive. */
+  readonly pathKey = this.RULE('pathKey', (): string => {
+    const raw = this.SUBRULE(this.identifier);
+    return this.ACTION(() => raw.text);
+  });
 
   // -------------------------------------------------------------------------
   // Values and names

@@ -98,6 +98,15 @@ function printBare(node: ExpressionNode): string {
       return printValue(node);
     case 'Column':
       return printName(node.name, lower);
+    case 'JsonPath': {
+      if (node.keys.length === 0) throw invalidArgument('cannot print a JSON path with no keys');
+      return [printName(node.column.name, lower), ...node.keys.map((key) => printName(key, keepCase))].join('.');
+    }
+    case 'FunctionCall': {
+      if (node.star && node.args.length > 0) throw invalidArgument('cannot print a function call with both * and arguments');
+      const args = node.star ? '*' : node.args.map((arg) => printAt(arg, OR)).join(', ');
+      return `${printName(node.name, lower)}(${args})`;
+    }
     case 'Logical': {
       // Left-associative: walk the left spine of same-operator nodes as a loop (a chain
       // may be thousands long); a same-level right child needs parentheses.
@@ -173,6 +182,10 @@ export function printStatement(node: StatementNode): string {
       return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printVersionRef(node.version)}`;
     case 'UsePreviousVersion':
       return `ALTER MODEL ${printName(node.model, keepCase)} USE PREVIOUS VERSION`;
+    case 'UseBestVersion': {
+      const where = node.where === null ? '' : ` WHERE ${printExpression(node.where)}`;
+      return `ALTER MODEL ${printName(node.model, keepCase)} USE BEST VERSION BY ${printExpression(node.by)} ${node.direction}${where}`;
+    }
     case 'SetAlias':
       return `ALTER MODEL ${printName(node.model, keepCase)} SET ALIAS ${printName(node.alias, keepCase)} TO VERSION ${printVersionRef(node.version)}`;
     case 'DropAlias':
@@ -208,11 +221,13 @@ export function printStatement(node: StatementNode): string {
       return `BACKUP TO ${printValue(node.path)}`;
     case 'Select': {
       if (node.columns !== '*' && node.columns.length === 0) throw invalidArgument('cannot print SELECT with no columns');
-      const columns = node.columns === '*' ? '*' : node.columns.map((c) => printName(c.name, lower)).join(', ');
-      let sql = `SELECT ${columns} FROM ${printName(node.table, upper)}`;
+      const columns = node.columns === '*' ? '*'
+        : node.columns.map((c) => `${printExpression(c.expression)}${c.alias === null ? '' : ` AS ${printName(c.alias, lower)}`}`).join(', ');
+      let sql = `SELECT ${node.distinct ? 'DISTINCT ' : ''}${columns} FROM ${printName(node.table, upper)}`;
       if (node.where) sql += ` WHERE ${printExpression(node.where)}`;
+      if (node.groupBy.length > 0) sql += ` GROUP BY ${node.groupBy.map(printExpression).join(', ')}`;
       if (node.orderBy.length > 0) {
-        const keys = node.orderBy.map((o) => `${printName(o.column.name, lower)}${o.direction === 'DESC' ? ' DESC' : ''}`);
+        const keys = node.orderBy.map((o) => `${printExpression(o.expression)}${o.direction === 'DESC' ? ' DESC' : ''}`);
         sql += ` ORDER BY ${keys.join(', ')}`;
       }
       if (node.limit) sql += ` LIMIT ${printValue(node.limit)}`;

@@ -48,7 +48,7 @@ function keyword(word: string, reserved: boolean): TokenType {
 /** Words that can never be names unless double-quoted. */
 export const RESERVED_WORDS = [
   'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE',
-  'LIKE', 'IN', 'ORDER', 'BY', 'LIMIT', 'OFFSET', 'ASC', 'DESC', 'WITH',
+  'LIKE', 'IN', 'ORDER', 'BY', 'LIMIT', 'OFFSET', 'ASC', 'DESC', 'WITH', 'AS', 'DISTINCT', 'GROUP',
 ] as const;
 
 /** Keywords that still work as plain names (model, column, table and option names). */
@@ -56,7 +56,7 @@ export const NON_RESERVED_KEYWORDS = [
   'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
   'PROMOTE', 'DEMOTE', 'TO', 'DEV', 'STAGING', 'PRODUCTION', 'RETIRE', 'SET', 'RESET', 'TENANT',
   'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT', 'CHECK', 'REGISTRY', 'BACKUP',
-  'ALIAS', 'DROP', 'TAG', 'UNSET', 'PREVIOUS',
+  'ALIAS', 'DROP', 'TAG', 'UNSET', 'PREVIOUS', 'BEST',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -78,6 +78,9 @@ export const Offset = keyword('OFFSET', true);
 export const Asc = keyword('ASC', true);
 export const Desc = keyword('DESC', true);
 export const With = keyword('WITH', true);
+export const As = keyword('AS', true);
+export const Distinct = keyword('DISTINCT', true);
+export const Group = keyword('GROUP', true);
 
 export const Create = keyword('CREATE', false);
 export const Alter = keyword('ALTER', false);
@@ -115,12 +118,13 @@ export const Drop = keyword('DROP', false);
 export const Tag = keyword('TAG', false);
 export const Unset = keyword('UNSET', false);
 export const Previous = keyword('PREVIOUS', false);
+export const Best = keyword('BEST', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
-  With, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
+  With, As, Distinct, Group, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
   Promote, Demote, To, Dev, Staging, Production, Retire, SetKeyword, Reset, Tenant, Lookup, For, Schema, NullRate,
-  Cardinality, RecordCount, Check, Registry, Backup, Alias, Drop, Tag, Unset, Previous,
+  Cardinality, RecordCount, Check, Registry, Backup, Alias, Drop, Tag, Unset, Previous, Best,
 ];
 
 // ---------------------------------------------------------------------------
@@ -156,6 +160,8 @@ export const RParen = createToken({ name: 'RParen', pattern: ')' });
 export const Comma = createToken({ name: 'Comma', pattern: ',' });
 export const Semicolon = createToken({ name: 'Semicolon', pattern: ';' });
 export const Star = createToken({ name: 'Star', pattern: '*' });
+/** The step of a JSON path, `metrics.f1`; after NumberLiteral in priority, so `.5` stays a number. */
+export const Dot = createToken({ name: 'Dot', pattern: '.' });
 export const Minus = createToken({ name: 'Minus', pattern: '-' });
 export const Equals = createToken({ name: 'Equals', pattern: '=' });
 export const NotEquals = createToken({ name: 'NotEquals', pattern: '<>' });
@@ -196,6 +202,7 @@ export const allTokens: TokenType[] = [
   Comma,
   Semicolon,
   Star,
+  Dot,
   Minus,
   // Longest keywords first: a keyword that is a prefix of another (OR, ORDER) must not win.
   ...[...keywords].sort((a, b) => b.name.length - a.name.length),
@@ -222,6 +229,7 @@ const humanNames = new Map<TokenType, string>([
   [Comma, ','],
   [Semicolon, ';'],
   [Star, '*'],
+  [Dot, '.'],
   [Minus, '-'],
   [Equals, '='],
   [NotEquals, '<>'],

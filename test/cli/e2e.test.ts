@@ -139,7 +139,7 @@ describe('modelsql CLI', () => {
     const script = "CREATE MODEL a WITH (weights = X'01');\nSELECT model FROM ML_MODEL_VERSIONS;\n  ALTER MODEL a USE VERISON 1;\nCREATE MODEL b WITH (weights = X'02');\n";
     const run = await cli([dir, '--json'], { input: script });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('error: line 3 column 21: expected VERSION or PREVIOUS after USE');
+    expect(run.stderr).toContain('error: line 3 column 21: expected VERSION, PREVIOUS or BEST after USE');
     expect(run.stderr).toContain('3 |   ALTER MODEL a USE VERISON 1;');
     const caretLine = run.stderr.split('\n').find((line) => line.trim() === '^')!;
     expect(caretLine.indexOf('^')).toBe('3 | '.length + 20);

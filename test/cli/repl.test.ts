@@ -183,7 +183,7 @@ describe('startRepl', () => {
     const s = session();
     await s.waitFor('modelsql> ');
     const out = await s.run('ALTER MODEL spam USE VERISON 2;');
-    expect(out).toContain('error: line 1 column 22: expected VERSION or PREVIOUS after USE, found');
+    expect(out).toContain('error: line 1 column 22: expected VERSION, PREVIOUS or BEST after USE, found');
     const lines = out.split(/\r?\n/);
     const source = lines.findIndex((l) => l.includes('| ALTER MODEL spam USE VERISON 2;'));
     expect(source).toBeGreaterThanOrEqual(0);
@@ -392,8 +392,8 @@ describe('complete()', () => {
 
   it('offers the keyword the grammar expects next', async () => {
     expect(await complete('ALTER MODEL spam US', context)).toEqual([['USE'], 'US']);
-    expect(await complete('ALTER MODEL spam USE ', context)).toEqual([['PREVIOUS', 'VERSION'], '']);
-    expect((await complete('SELECT * FROM ML_JOBS ', context))[0]).toEqual(['LIMIT', 'OFFSET', 'ORDER', 'WHERE']);
+    expect(await complete('ALTER MODEL spam USE ', context)).toEqual([['BEST', 'PREVIOUS', 'VERSION'], '']);
+    expect((await complete('SELECT * FROM ML_JOBS ', context))[0]).toEqual(['GROUP', 'LIMIT', 'OFFSET', 'ORDER', 'WHERE']);
   });
 
   it('offers the lifecycle, tenant and schema keywords', async () => {

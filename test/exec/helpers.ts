@@ -1,6 +1,6 @@
 /** Hand-built AST nodes and an in-memory table, so exec tests do not depend on the parser. */
 import type {
-  ColumnNode, ExpressionNode, LiteralNode, OrderByNode, ParameterNode, SelectNode,
+  ColumnNode, ExpressionNode, LiteralNode, OrderByNode, ParameterNode, SelectItemNode, SelectNode,
 } from '../../src/parser/ast.js';
 import type { ColumnDef, Row, ScanHints, VirtualTable } from '../../src/exec/virtual-table.js';
 
@@ -17,13 +17,15 @@ export const like = (operand: ExpressionNode, pattern: ExpressionNode, negated =
   ({ kind: 'Like', operand, pattern, negated });
 export const inList = (operand: ExpressionNode, list: ExpressionNode[], negated = false): ExpressionNode =>
   ({ kind: 'In', operand, list, negated });
-export const asc = (name: string): OrderByNode => ({ kind: 'OrderBy', column: col(name), direction: 'ASC' });
-export const desc = (name: string): OrderByNode => ({ kind: 'OrderBy', column: col(name), direction: 'DESC' });
+export const asc = (name: string | ExpressionNode): OrderByNode => ({ kind: 'OrderBy', expression: typeof name === 'string' ? col(name) : name, direction: 'ASC' });
+export const desc = (name: string | ExpressionNode): OrderByNode => ({ kind: 'OrderBy', expression: typeof name === 'string' ? col(name) : name, direction: 'DESC' });
+export const item = (expression: ExpressionNode, alias: string | null = null): SelectItemNode => ({ kind: 'SelectItem', expression, alias });
 
-export function select(parts: Partial<Omit<SelectNode, 'kind' | 'columns'>> & { columns?: '*' | string[] } = {}): SelectNode {
-  const columns = parts.columns === undefined || parts.columns === '*' ? '*' : parts.columns.map(col);
+/** A SELECT over table T; string columns are plain column items. */
+export function select(parts: Partial<Omit<SelectNode, 'kind' | 'columns'>> & { columns?: '*' | (string | SelectItemNode)[] } = {}): SelectNode {
+  const columns = parts.columns === undefined || parts.columns === '*' ? '*' : parts.columns.map((c) => (typeof c === 'string' ? item(col(c)) : c));
   return {
-    kind: 'Select', table: 'T', where: null, orderBy: [], limit: null, offset: null,
+    kind: 'Select', distinct: false, table: 'T', where: null, groupBy: [], orderBy: [], limit: null, offset: null,
     ...parts, columns,
   };
 }

@@ -15,6 +15,7 @@ import type {
   ParameterNode,
   SchemaFieldNode,
   SchemaNode,
+  SelectItemNode,
   StatementNode,
   ValueNode,
 } from '../../src/parser/index.js';
@@ -71,6 +72,9 @@ export const value: fc.Arbitrary<ValueNode> = fc.oneof(literal, parameter);
 /** Column names the parser can produce: any name (quoted ones stay exact). */
 export const column: fc.Arbitrary<ColumnNode> = awkwardName.map((name) => ({ kind: 'Column', name }));
 
+/** Function names as the parser produces them: folded to lower case, quoted or not. */
+const functionName = fc.oneof(fc.constantFrom('count', 'max', 'min', 'avg', 'sum'), awkwardName.map((s) => s.toLowerCase()).filter((s) => s.length > 0 && s.toLowerCase() === s));
+
 const comparisonOp = fc.constantFrom<ComparisonNode['op']>('=', '<>', '<', '<=', '>', '>=');
 
 export const expression: fc.Arbitrary<ExpressionNode> = fc.letrec<{ expr: ExpressionNode }>((tie) => ({
@@ -79,6 +83,11 @@ export const expression: fc.Arbitrary<ExpressionNode> = fc.letrec<{ expr: Expres
     literal,
     parameter,
     column,
+    record({ kind: fc.constant('JsonPath' as const), column, keys: fc.array(awkwardName, { minLength: 1, maxLength: 3 }) }),
+    fc.oneof(
+      record({ kind: fc.constant('FunctionCall' as const), name: functionName, star: fc.constant(false), args: fc.array(tie('expr'), { maxLength: 2 }) }),
+      record({ kind: fc.constant('FunctionCall' as const), name: functionName, star: fc.constant(true), args: fc.constant([]) }),
+    ),
     record({ kind: fc.constant('Comparison' as const), op: comparisonOp, left: tie('expr'), right: tie('expr') }),
     record({ kind: fc.constant('Logical' as const), op: fc.constantFrom('AND' as const, 'OR' as const), left: tie('expr'), right: tie('expr') }),
     record({ kind: fc.constant('Not' as const), operand: tie('expr') }),
@@ -122,6 +131,12 @@ const versionRef: fc.Arbitrary<VersionRefNode> = fc.oneof(
   value,
   fc.oneof(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/), fc.constantFrom('select', 'VERSION', '_')).map((name): AliasRefNode => ({ kind: 'AliasRef', name })),
 );
+/** Aliases are folded like column names: lower case unless quoted, which the printer does for any other. */
+const selectItem: fc.Arbitrary<SelectItemNode> = record({
+  kind: fc.constant('SelectItem' as const),
+  expression,
+  alias: fc.option(awkwardName, { nil: null }),
+});
 
 export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({ kind: fc.constant('UsePreviousVersion' as const), model: awkwardName }),
@@ -137,6 +152,13 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
     schema: fc.option(schema, { nil: null }),
   }),
   record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: versionRef }),
+  record({
+    kind: fc.constant('UseBestVersion' as const),
+    model: awkwardName,
+    by: expression,
+    direction: fc.constantFrom('ASC' as const, 'DESC' as const),
+    where: fc.option(expression, { nil: null }),
+  }),
   record({
     kind: fc.constant('ChangeStage' as const),
     model: awkwardName,
@@ -154,11 +176,13 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({ kind: fc.constant('Backup' as const), path: value }),
   record({
     kind: fc.constant('Select' as const),
-    columns: fc.oneof(fc.constant('*' as const), fc.array(column, { minLength: 1, maxLength: 4 })),
+    distinct: fc.boolean(),
+    columns: fc.oneof(fc.constant('*' as const), fc.array(selectItem, { minLength: 1, maxLength: 4 })),
     table: awkwardName,
     where: fc.option(expression, { nil: null }),
+    groupBy: fc.array(expression, { maxLength: 2 }),
     orderBy: fc.array(
-      record({ kind: fc.constant('OrderBy' as const), column, direction: fc.constantFrom('ASC' as const, 'DESC' as const) }),
+      record({ kind: fc.constant('OrderBy' as const), expression, direction: fc.constantFrom('ASC' as const, 'DESC' as const) }),
       { maxLength: 3 },
     ),
     limit: fc.option(value, { nil: null }),

@@ -23,9 +23,9 @@ describe('grammar errors', () => {
     expect(details(syntaxErrorOf('ALTER MODEL spam USE VERISON 3'))).toStrictEqual({
       line: 1,
       column: 22,
-      expected: ['VERSION', 'PREVIOUS'],
+      expected: ['VERSION', 'PREVIOUS', 'BEST'],
       found: 'VERISON',
-      message: "line 1 column 22: expected VERSION or PREVIOUS after USE, found 'VERISON'",
+      message: "line 1 column 22: expected VERSION, PREVIOUS or BEST after USE, found 'VERISON'",
     });
   });
 

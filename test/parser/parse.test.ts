@@ -6,6 +6,7 @@ import { parseScript, parseStatement } from '../../src/parser/index.js';
 const lit = (value: string | number | boolean | null | Uint8Array) => ({ kind: 'Literal', value }) as const;
 const param = (index: number) => ({ kind: 'Parameter', index }) as const;
 const col = (name: string) => ({ kind: 'Column', name }) as const;
+const item = (expression: ExpressionNode, alias: string | null = null) => ({ kind: 'SelectItem', expression, alias }) as const;
 
 const field = (
   name: string,
@@ -204,7 +205,7 @@ describe('tenants', () => {
     expect(parseStatement('CREATE MODEL tenant')).toMatchObject({ model: 'tenant' });
     expect(parseStatement('ARCHIVE MODEL set VERSION 1')).toMatchObject({ model: 'set' });
     const node = parseStatement("SELECT tenant, reset FROM ml_models_dashboard WHERE tenant = 'acme'") as SelectNode;
-    expect(node.columns).toStrictEqual([col('tenant'), col('reset')]);
+    expect(node.columns).toStrictEqual([item(col('tenant')), item(col('reset'))]);
   });
 });
 
@@ -290,12 +291,14 @@ describe('SELECT', () => {
       parseStatement('SELECT * FROM ml_jobs WHERE status = $1 ORDER BY created_at DESC, id LIMIT 10 OFFSET 20'),
     ).toStrictEqual({
       kind: 'Select',
+      distinct: false,
       columns: '*',
       table: 'ML_JOBS',
       where: { kind: 'Comparison', op: '=', left: col('status'), right: param(1) },
+      groupBy: [],
       orderBy: [
-        { kind: 'OrderBy', column: col('created_at'), direction: 'DESC' },
-        { kind: 'OrderBy', column: col('id'), direction: 'ASC' },
+        { kind: 'OrderBy', expression: col('created_at'), direction: 'DESC' },
+        { kind: 'OrderBy', expression: col('id'), direction: 'ASC' },
       ],
       limit: lit(10),
       offset: lit(20),
@@ -305,10 +308,12 @@ describe('SELECT', () => {
   it('folds plain column names to lower case and table names to upper case, quoted names stay exact', () => {
     expect(parseStatement('SELECT Model, VERSION, active, "Odd Col" FROM "my_table" ORDER BY Version ASC')).toStrictEqual({
       kind: 'Select',
-      columns: [col('model'), col('version'), col('active'), col('Odd Col')],
+      distinct: false,
+      columns: [col('model'), col('version'), col('active'), col('Odd Col')].map((c) => item(c)),
       table: 'my_table',
       where: null,
-      orderBy: [{ kind: 'OrderBy', column: col('version'), direction: 'ASC' }],
+      groupBy: [],
+      orderBy: [{ kind: 'OrderBy', expression: col('version'), direction: 'ASC' }],
       limit: null,
       offset: null,
     });
@@ -318,7 +323,7 @@ describe('SELECT', () => {
     const sql = 'SELECT model, version, active, archived, status, kind, target, id, progress, metrics, name, job, use FROM ml_jobs';
     const node = parseStatement(sql) as SelectNode;
     expect(node.columns).toStrictEqual(
-      ['model', 'version', 'active', 'archived', 'status', 'kind', 'target', 'id', 'progress', 'metrics', 'name', 'job', 'use'].map(col),
+      ['model', 'version', 'active', 'archived', 'status', 'kind', 'target', 'id', 'progress', 'metrics', 'name', 'job', 'use'].map((name) => item(col(name))),
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * Model-based test: random sequences of CREATE / USE VERSION / USE PREVIOUS VERSION /
- * ARCHIVE / UNARCHIVE / PROMOTE / DEMOTE / RETIRE / SET and DROP ALIAS / SET and UNSET
- * TAG over a few model names, with versions named by number or by alias, checked statement by statement
+ * USE BEST VERSION / ARCHIVE / UNARCHIVE / PROMOTE / DEMOTE / RETIRE / SET and DROP
+ * ALIAS / SET and UNSET TAG over a few model names, with versions named by number or
+ * by alias, checked statement by statement
  * against a tiny in-memory model of the registry (RedDB semantics), and, after every
  * statement, that replaying the event log from empty rebuilds every head as stored.
  */
@@ -319,6 +320,35 @@ class ChangeTag implements fc.AsyncCommand<Model, Database> {
   }
 }
 
+/** USE BEST VERSION BY version ASC | DESC [WHERE stage = s]: the lowest or highest servable version (at that stage). */
+class UseBest implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly name: string, readonly direction: 'ASC' | 'DESC', readonly stage: StageName | null) {}
+  check(): boolean {
+    return true;
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const where = this.stage === null ? '' : ` WHERE stage = '${this.stage}'`;
+    const sql = `ALTER MODEL ${ident(this.name)} USE BEST VERSION BY version ${this.direction}${where}`;
+    const state = model.get(this.name);
+    const candidates = (state?.versions ?? []).flatMap((v, i) => (!v.archived && !v.retired && (this.stage === null || v.stage === this.stage) ? [i + 1] : []));
+    const code: ErrorCode | null = !state ? 'UNKNOWN_MODEL' : state.retired ? 'MODEL_RETIRED' : candidates.length === 0 ? 'NO_MATCHING_VERSION' : null;
+    if (code) {
+      await expectFailsUnchanged(db, () => db.query(sql), code);
+    } else {
+      const best = this.direction === 'DESC' ? candidates.at(-1)! : candidates[0]!;
+      const previous = state!.active;
+      const run = async () => one(await db.query(sql));
+      const row = previous === best ? await unchanged(db, run) : await run();
+      move(state!, best);
+      expect(row).toEqual({ model: this.name, active_version: best, previous_version: previous, by_value: best });
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return `USE BEST ${this.name} ${this.direction} ${this.stage ?? ''}`;
+  }
+}
+
 /** ARCHIVE MODEL m VERSION n (archive = true) or UNARCHIVE MODEL m VERSION n (false). */
 class SetArchived implements fc.AsyncCommand<Model, Database> {
   constructor(readonly name: string, readonly version: number, readonly archive: boolean) {}
@@ -459,6 +489,7 @@ const commands = [
   fc.tuple(name, fc.option(ref, { freq: 2 }), fc.constantFrom('team', 'validated'), fc.option(fc.constantFrom('a', 'b'), { freq: 3 })).map(
     ([n, v, k, value]) => new ChangeTag(n, v, k, value),
   ),
+  fc.tuple(name, fc.constantFrom('ASC' as const, 'DESC' as const), fc.option(fc.constantFrom(...STAGE_ORDER), { nil: null })).map(([n, d, s]) => new UseBest(n, d, s)),
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, true)),
   name.map((n) => new ArchiveModel(n)),
   fc.tuple(name, version).map(([n, v]) => new SetArchived(n, v, false)),

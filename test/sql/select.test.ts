@@ -306,7 +306,7 @@ describe('errors', () => {
   it('SYNTAX_ERROR carries line, column, expected and found', async () => {
     const error = await expectFailsUnchanged(db, () => db.query('ALTER MODEL spam USE VERISON 3'), 'SYNTAX_ERROR');
     expect(error).toMatchObject({ line: 1, column: 22, found: 'VERISON' });
-    expect(error.expected).toEqual(['VERSION', 'PREVIOUS']);
+    expect(error.expected).toEqual(['VERSION', 'PREVIOUS', 'BEST']);
 
     const multiline = await expectError(db.query("SELECT *\n  FROM ML_JOBS WHER status = 'x'"), 'SYNTAX_ERROR');
     expect(multiline).toMatchObject({ line: 2, column: 16, found: 'WHER' });
