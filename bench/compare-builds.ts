@@ -10,9 +10,12 @@
  * Every figure is the median over the rounds of µs per statement; `*_new_vs_old` is
  * new / old (1.10 = this build costs 10 % more).
  *
- *   npx tsc -p tsconfig.build.json                      # this build, into ./dist
- *   git worktree add /work/wt-old 6552e10               # the other one, built alike
+ *   git worktree add --detach /work/wt-old 6552e10      # the other build (6552e10: before events)
+ *   ln -s "$PWD/node_modules" /work/wt-old/node_modules
+ *   (cd /work/wt-old && npx tsc -p tsconfig.build.json)
  *   npm run bench:compare -- /work/wt-old/dist [--rounds 21] [--per-round 200] [--quick]
+ *
+ * (`npm run bench:compare` builds this one into ./dist first.)
  *
  * Many short rounds make the median robust to the bursts of a shared machine: run
  * against the same build twice (`-- ./dist`), the ratios stay within about 15 % of 1.
