@@ -107,12 +107,13 @@ describe('CHECK REGISTRY: the event log', () => {
     await level.events.put('x', '');
     expect(await check(db)).toEqual([
       row('events', 'x', /malformed event key/),
+      // Per index: malformed keys from the walk over its keys, then the strays.
+      row('model_events', `${spam}:12`, /malformed model_events key \(not a 16-digit sequence number\)/),
+      row('model_events', 'nonsense', /malformed model_events key \(no sequence number\)/),
       row('model_events', modelEventKey(ham, 1), /^event 1 is of model key ':spam'$/),
       row('model_events', modelEventKey(spam, 99), /names event 99, which namespace 'events' does not hold/),
-      row('model_events', `${spam}:12`, /malformed model_events key/),
-      row('model_events', 'nonsense', /malformed model_events key/),
+      row('scope_events', `a:b:${eventKey(2)}`, /malformed scope_events key \(not canonically escaped\)/),
       row('scope_events', scopeEventKey('', 98), /names event 98/),
-      row('scope_events', `a:b:${eventKey(2)}`, /malformed scope_events key/),
       row('scope_events', scopeEventKey('acme', 1), /^event 1 is of tenant scope '' \(model key ':spam'\)$/),
     ]);
   });
@@ -124,6 +125,21 @@ describe('CHECK REGISTRY: the event log', () => {
     expect(await check(db)).toEqual([
       row('model_events', modelEventKey(spam, 4), /missing entry of event 4 \(the model's history skips it\)/),
       row('scope_events', scopeEventKey('acme', 5), /missing entry of event 5 \(its tenant's log skips it\)/),
+    ]);
+  });
+
+  it('a stray entry is found even when another event is missing its entry in the same index', async () => {
+    const { db, level } = await logged();
+    // As if event 4's entry had been written under the wrong model.
+    await level.modelEvents.del(modelEventKey(spam, 4));
+    await level.modelEvents.put(modelEventKey(ham, 4), '');
+    await level.scopeEvents.del(scopeEventKey('', 4));
+    await level.scopeEvents.put(scopeEventKey('acme', 4), '');
+    expect(await check(db)).toEqual([
+      row('model_events', modelEventKey(spam, 4), /missing entry of event 4/),
+      row('scope_events', scopeEventKey('', 4), /missing entry of event 4/),
+      row('model_events', modelEventKey(ham, 4), /^event 4 is of model key ':spam'$/),
+      row('scope_events', scopeEventKey('acme', 4), /^event 4 is of tenant scope ''/),
     ]);
   });
 
