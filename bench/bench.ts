@@ -4,7 +4,9 @@
  * for rates higher is better; for times lower is better).
  *
  * Options: `--quick` shrinks every workload (a smoke run, figures not comparable);
- * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts).
+ * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts);
+ * `--history` only the event log figures (one model's history among 100,000 events).
+ * `npm run bench:compare` (bench/compare-builds.ts) measures against another build.
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +19,9 @@ import { ClassicLevel } from 'classic-level';
 import { open, parseStatement, type Database } from '../dist/index.js';
 import { crossTenantBench, lookupBench } from './lookup.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false }, history: { type: 'boolean', default: false } },
+});
 const scale = args.quick ? 0.05 : 1;
 const n = (count: number): number => Math.max(1, Math.round(count * scale));
 
@@ -109,12 +113,45 @@ async function lookupFigures(dirs: string[]): Promise<Record<string, number>> {
   return { ...lookup, ...crossTenant };
 }
 
+/**
+ * One model's history (50 events) in a log of 100,000 events on disk, per returned
+ * row: through db.registry.history and through ML_MODEL_EVENTS WHERE model = 'x'. Both
+ * read the model's index range, so the figure should not grow with the log.
+ */
+async function historyFigures(dirs: string[]): Promise<Record<string, number>> {
+  const dir = await tempDir();
+  dirs.push(dir);
+  const db = await open({ path: dir });
+  // Every CREATE of a new active version is two events (version_created, active_moved);
+  // x gets one CREATE in every 2,000, spread through the log.
+  const creates = n(50_000);
+  const every = 2000 * scale;
+  await rate(creates, 64, (i) =>
+    i % every === 0 ? db.query("CREATE MODEL x WITH (artifact = 's3://x')") : db.query(`CREATE MODEL fill${i % 1000} WITH (artifact = 's3://f')`),
+  );
+  const rows = (await db.registry.history('x')).length;
+  const total = (await db.query('SELECT seq FROM ML_MODEL_EVENTS ORDER BY seq DESC LIMIT 1')).rows[0]!.seq as number;
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // let compaction after the load calm down
+  const api = await timeMs(51, () => db.registry.history('x'));
+  const sql = await timeMs(51, () => db.query("SELECT * FROM ML_MODEL_EVENTS WHERE model = 'x'"));
+  await db.close();
+  const perRow = (ms: number): number => Number(((ms * 1000) / rows).toFixed(2));
+  return {
+    history_events_total: total,
+    history_rows: rows,
+    history_api_ms: api,
+    history_api_us_per_row: perRow(api),
+    history_sql_ms: sql,
+    history_sql_us_per_row: perRow(sql),
+  };
+}
+
 async function main(): Promise<void> {
   const dirs: string[] = [];
-  if (args.lookup) {
-    const lookup = await lookupFigures(dirs);
+  if (args.lookup || args.history) {
+    const figures = args.lookup ? await lookupFigures(dirs) : await historyFigures(dirs);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-    console.log(JSON.stringify({ quick: args.quick, ...lookup }));
+    console.log(JSON.stringify({ quick: args.quick, ...figures }));
     return;
   }
   const dir = await tempDir();
@@ -172,6 +209,7 @@ async function main(): Promise<void> {
   await raw.db.close();
 
   const lookup = await lookupFigures(dirs);
+  const history = await historyFigures(dirs);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 
   const r = (x: number): number => Math.round(x);
@@ -200,6 +238,7 @@ async function main(): Promise<void> {
       versions_listing_vs_raw: ratio(list, rawList),
       statements_parsed_per_s: r(parsed),
       ...lookup,
+      ...history,
     }),
   );
 }

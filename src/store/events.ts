@@ -70,13 +70,18 @@ export function modelEventKey(model: string, seq: number): string {
   return `${model}:${pad(seq, SEQ_DIGITS)}`;
 }
 
+/** Range of one model's entries in `model_events`, in seq order. */
+export function modelEventRange(model: string): { gt: string; lt: string } {
+  return { gt: `${model}:`, lt: `${model};` };
+}
+
 /** Key of event `seq` in `scope_events`; `scope` is the escaped tenant, '' for global models. */
 export function scopeEventKey(scope: string, seq: number): string {
   return `${scope}:${pad(seq, SEQ_DIGITS)}`;
 }
 
-/** The tenant scope of a model key: everything before its `:`. */
-function scopeOf(model: string): string {
+/** The tenant scope of a model key: everything before its `:` (the escaped tenant, '' for global). */
+export function scopeOf(model: string): string {
   return model.slice(0, model.indexOf(':'));
 }
 

@@ -10,6 +10,9 @@
  * in equal ranges of the blob id space, one pass over the versions per range, so
  * memory does not grow with the registry.
  *
+ * The event log is checked too (integrity-events.ts): each event against its two
+ * indexes and the seqs for gaps, in one pass over each namespace.
+ *
  * A folder whose schema index is still in layout 1 (see schema-index-layout.ts; the
  * CLI opens folders without running the move) has its index cross-checks skipped: the
  * next open rebuilds the index from the version records anyway. The check says so
@@ -20,20 +23,19 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AbstractSnapshot } from 'abstract-level';
-import { ModelSqlError } from '../errors.js';
 import { decodeFingerprint } from './fingerprint.js';
+import { checkActivePointer, checkEventLog } from './integrity-events.js';
+import { problem, undecodable, type IntegrityProblem, type SnapshotReader } from './integrity-problem.js';
 import {
   blobChunkKey,
   blobRange,
   isJobId,
   jobQueueKey,
   modelKey,
+  modelKeyProblem,
   parseModelKey,
   parseVersionKey,
   stageKey,
-  validateModelName,
-  validateTenantName,
   versionKey,
   versionRange,
 } from './keys.js';
@@ -42,12 +44,7 @@ import { NS, STAGES, STORE_FORMAT, decodeHead, decodeJob, decodeVersion, isTermi
 import { SchemaIndex, storedIndexEntries } from './schema-index.js';
 import { SCHEMA_INDEX_LAYOUT, SCHEMA_INDEX_LAYOUT_KEY, hasLayout1Keys } from './schema-index-layout.js';
 
-/** One problem found: where, and what is wrong. */
-export interface IntegrityProblem {
-  readonly namespace: string;
-  readonly key: string;
-  readonly problem: string;
-}
+export type { IntegrityProblem } from './integrity-problem.js';
 
 /** Options of {@link checkIntegrity}. */
 export interface IntegrityOptions {
@@ -67,22 +64,12 @@ const CHUNK_KEY = /^[0-9a-f]{32}:\d{6}$/;
 const QUEUE_KEY = /^(\d{15}):([0-9a-f]{32})$/;
 
 /** Reads from one snapshot. */
-interface Reader {
-  readonly level: Level;
-  readonly at: { readonly snapshot?: AbstractSnapshot };
+interface Reader extends SnapshotReader {
   readonly index: SchemaIndex;
   /** The folder holds layout-1 index keys: the next open rebuilds the index, so it is not checked. */
   readonly indexPending: boolean;
   /** Postings already reported missing: one schema's postings are shared by its versions in a scope. */
   readonly missingPostings: Set<string>;
-}
-
-const problem = (namespace: string, key: string, text: string): IntegrityProblem => ({ namespace, key, problem: text });
-
-/** The CORRUPTION message of a record that does not decode, as a problem. */
-function undecodable(namespace: string, key: string, error: unknown): IntegrityProblem {
-  if (error instanceof ModelSqlError && error.code === 'CORRUPTION') return problem(namespace, key, error.message);
-  throw error;
 }
 
 /**
@@ -103,6 +90,7 @@ export async function* checkIntegrity(level: Level, options: IntegrityOptions = 
     if (!reader.indexPending) yield* checkSchemaIndex(reader);
     yield* checkOrphanBlobs(reader, options.blobSetLimit ?? DEFAULT_BLOB_SET_LIMIT);
     yield* checkJobs(reader);
+    yield* checkEventLog(reader);
   } finally {
     await snapshot?.close();
   }
@@ -145,19 +133,6 @@ async function* checkMeta({ level, at }: Reader): AsyncGenerator<IntegrityProble
     } else if (key !== 'format') yield problem(NS.meta, key, 'unknown key');
     else if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > STORE_FORMAT) yield problem(NS.meta, key, `'${value}' is not a storage format this version reads`);
   }
-}
-
-/** Why a model key is not one modelsql writes, or null. */
-function modelKeyProblem(key: string): string | null {
-  const id = parseModelKey(key);
-  if (!id) return 'malformed model key';
-  try {
-    validateModelName(id.name);
-    if (id.tenant !== null) validateTenantName(id.tenant);
-  } catch (error) {
-    return `malformed model key: ${(error as Error).message}`;
-  }
-  return modelKey(id.name, id.tenant) === key ? null : 'malformed model key (not canonically escaped)';
 }
 
 /** One model: its head, each of its versions, and the head's counts against them. */
@@ -211,6 +186,7 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
     else if (active.archived || active.retired) yield problem(NS.models, key, `the active version ${head.active} is ${active.archived ? 'archived' : 'retired'}`);
   }
   if (head.production !== production) yield problem(NS.models, key, `the head says the production version is ${head.production ?? 'none'} but the version records say ${production ?? 'none'}`);
+  if (!keyProblem) yield* checkActivePointer(reader, key, head);
 }
 
 /** A version's weights: every chunk present, in order, hashing to the record's SHA-256 and size. */

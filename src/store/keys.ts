@@ -56,6 +56,19 @@ export function validateTenantName(tenant: unknown): string {
   return validateName(tenant, 'tenant');
 }
 
+/** Why a model key is not one modelsql writes (malformed, invalid names, not canonically escaped), or null. */
+export function modelKeyProblem(key: string): string | null {
+  const id = parseModelKey(key);
+  if (!id) return 'malformed model key';
+  try {
+    validateModelName(id.name);
+    if (id.tenant !== null) validateTenantName(id.tenant);
+  } catch (error) {
+    return `malformed model key: ${(error as Error).message}`;
+  }
+  return modelKey(id.name, id.tenant) === key ? null : 'malformed model key (not canonically escaped)';
+}
+
 /** Range of every model head (and, in model_versions, every version) of one tenant scope ('' = global). */
 export function scopeRange(scope: string): { gt: string; lt: string } {
   return { gt: `${scope}:`, lt: `${scope};` };

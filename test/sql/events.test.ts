@@ -3,8 +3,10 @@
  * batch, through ML_MODEL_EVENTS, db.registry.history and db.watch, with tenants
  * seeing only their own models' events.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Database, ModelEvent, Row } from '../../src/index.js';
+import { open, type Database, type ModelEvent, type Row } from '../../src/index.js';
 import { Resources, expectError, expectFailsUnchanged, memoryDb, waitForJob, weights } from '../helpers/sql.js';
 
 const resources = new Resources();
@@ -203,6 +205,31 @@ describe('db.watch', () => {
   });
 });
 
+describe('the log across a restart, and its actors', () => {
+  it('db.watch({ since }) replays events written before the folder was reopened, then follows live', async () => {
+    const dir = await resources.dir();
+    const first = await open({ path: dir, createdBy: 'ci' });
+    await create(first, 'spam');
+    await first.close();
+    const d = resources.track(await open({ path: dir }));
+    const iterator = d.watch({ since: 0 })[Symbol.asyncIterator]();
+    const replayed = [await iterator.next(), await iterator.next()].map((r) => r.value as ModelEvent);
+    expect(replayed.map((e) => [e.seq, e.kind, e.actor])).toEqual([[1, 'version_created', 'ci'], [2, 'active_moved', 'ci']]);
+    const live = iterator.next();
+    await d.query('ALTER MODEL spam VERSION 1 PROMOTE TO STAGING');
+    expect((await live).value).toMatchObject({ seq: 3, kind: 'stage_moved', actor: null, oldValue: 'dev', newValue: 'staging' });
+    await iterator.return?.();
+  });
+
+  it("a trained version's events carry its statement's created_by; other statements the handle's actor", async () => {
+    const d = await db({ createdBy: 'ci' });
+    d.registerTrainer('t', async () => ({ weights: weights(3) }));
+    await d.query("CREATE MODEL spam WITH (trainer = 't', created_by = 'bob')");
+    await d.query('ALTER MODEL spam VERSION 1 PROMOTE TO STAGING');
+    expect((await events(d)).map((e) => [e.kind, e.actor])).toEqual([['version_created', 'bob'], ['active_moved', 'bob'], ['stage_moved', 'ci']]);
+  });
+});
+
 describe('ending a watch', () => {
   it('return() ends a next() that is waiting for an event, and the watcher is released', async () => {
     const d = await db();
@@ -231,5 +258,52 @@ describe('ending a watch', () => {
     already.abort();
     expect(await d.watch({ signal: already.signal })[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
     await expectError((async () => d.watch({ signal: 'soon' as never }))(), 'INVALID_ARGUMENT');
+  });
+});
+
+describe('grammar.md: the ML_MODEL_EVENTS examples', () => {
+  /** The statements of the first sql block of grammar.md's ML_MODEL_EVENTS section. */
+  function documented(): string[] {
+    const grammar = readFileSync(fileURLToPath(new URL('../../grammar.md', import.meta.url)), 'utf8');
+    const section = grammar.slice(grammar.indexOf('\n### ML_MODEL_EVENTS\n'));
+    const block = /```sql\n([\s\S]*?)\n```/.exec(section)![1]!;
+    return block.split(/;\s*\n/).map((sql) => sql.replace(/\s+/g, ' ').trim());
+  }
+
+  it('run as documented against a registry with every kind of event', async () => {
+    const d = await db({ createdBy: 'ci' });
+    d.registerTrainer('t', async () => ({ weights: weights(5) }));
+    await create(d, 'spam'); // 1 version_created, 2 active_moved
+    await create(d, 'spam', ", active = FALSE, created_by = 'alice'"); // 3
+    await d.query('ALTER MODEL spam VERSION 2 PROMOTE TO STAGING'); // 4
+    await d.query('ALTER MODEL spam VERSION 2 PROMOTE TO PRODUCTION'); // 5
+    await d.query('ARCHIVE MODEL spam VERSION 1'); // 6 archived, 7 active_moved 1 → null
+    await d.query("CREATE MODEL ham WITH (trainer = 't')"); // 8 version_created with its job, 9 active_moved
+    const [job] = await d.jobs.list();
+    const at = expect.any(Date) as unknown as Date;
+    const examples: [string, readonly unknown[], readonly Row[]][] = [
+      ["SELECT seq, kind, version, old_value, new_value FROM ML_MODEL_EVENTS WHERE model = 'spam'", [], [
+        { seq: 1, kind: 'version_created', version: 1, old_value: null, new_value: 1 },
+        { seq: 2, kind: 'active_moved', version: 1, old_value: null, new_value: 1 },
+        { seq: 3, kind: 'version_created', version: 2, old_value: null, new_value: 2 },
+        { seq: 4, kind: 'stage_moved', version: 2, old_value: 'dev', new_value: 'staging' },
+        { seq: 5, kind: 'stage_moved', version: 2, old_value: 'staging', new_value: 'production' },
+        { seq: 6, kind: 'archived', version: 1, old_value: null, new_value: null },
+        { seq: 7, kind: 'active_moved', version: 1, old_value: 1, new_value: null },
+      ]],
+      ["SELECT seq, at, actor, model FROM ML_MODEL_EVENTS WHERE kind = 'active_moved' AND new_value IS NULL", [], [{ seq: 7, at, actor: 'ci', model: 'spam' }]],
+      [`SELECT model, version, new_value FROM ML_MODEL_EVENTS WHERE kind = 'stage_moved' AND new_value = '"production"' ORDER BY seq DESC LIMIT 1`, [], [
+        { model: 'spam', version: 2, new_value: 'production' },
+      ]],
+      ["SELECT seq, model, detail FROM ML_MODEL_EVENTS WHERE kind = 'version_created' AND detail IS NOT NULL", [], [{ seq: 8, model: 'ham', detail: { job_id: job!.id } }]],
+      ['SELECT * FROM ML_MODEL_EVENTS WHERE seq > $1 ORDER BY seq LIMIT 100', [7], [
+        { seq: 8, at, actor: 'ci', tenant: null, model: 'ham', version: 1, kind: 'version_created', old_value: null, new_value: 1, detail: { job_id: job!.id } },
+        { seq: 9, at, actor: 'ci', tenant: null, model: 'ham', version: 1, kind: 'active_moved', old_value: null, new_value: 1, detail: null },
+      ]],
+    ];
+    expect(documented()).toEqual(examples.map(([sql]) => sql));
+    for (const [sql, params, rows] of examples) expect((await d.query(sql, params)).rows, sql).toEqual(rows);
+    const named = (await d.query("SELECT actor FROM ML_MODEL_EVENTS WHERE model = 'spam' AND seq = 3")).rows;
+    expect(named).toEqual([{ actor: 'alice' }]);
   });
 });
