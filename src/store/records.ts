@@ -30,14 +30,21 @@ export const NS = {
   events: 'events',
   modelEvents: 'model_events',
   scopeEvents: 'scope_events',
+  // ---- content-addressed weights (format 4; see blobs.ts) ----
+  /** `<blob id>:<version key>` → '': which versions reference a blob, as a prefix probe. */
+  weightRefs: 'weight_refs',
+  // ---- end content-addressed weights ----
 } as const;
 
 /**
  * Storage format this code writes (see the module comment). Format 1 had no stages,
  * tenants, retire, catalog or schemas; format 2 had no record checksums (see
- * checksum.ts: its unsealed records still read, unchecked).
+ * checksum.ts: its unsealed records still read, unchecked); format 3 stored each
+ * version's weights under a random blob id with no reference index (its blobs still
+ * read through the version's `blob` field; opening it writes the `weight_refs` entries,
+ * see format.ts). Format 4 stores weights once per content (blobs.ts).
  */
-export const STORE_FORMAT = 3;
+export const STORE_FORMAT = 4;
 
 /** Lifecycle stages in promotion order. */
 export const STAGES = ['dev', 'staging', 'production'] as const;
