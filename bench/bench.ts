@@ -4,7 +4,8 @@
  * for rates higher is better; for times lower is better).
  *
  * Options: `--quick` shrinks every workload (a smoke run, figures not comparable);
- * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts).
+ * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts);
+ * `--weights` runs only the weight storage figure (bench/weights.ts).
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,8 +17,9 @@ import { ClassicLevel } from 'classic-level';
 // The shipped build, as apps run it (`npm run bench` builds it first).
 import { open, parseStatement, type Database } from '../dist/index.js';
 import { crossTenantBench, lookupBench } from './lookup.js';
+import { sharedWeightsBench } from './weights.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false }, weights: { type: 'boolean', default: false } } });
 const scale = args.quick ? 0.05 : 1;
 const n = (count: number): number => Math.max(1, Math.round(count * scale));
 
@@ -117,6 +119,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ quick: args.quick, ...lookup }));
     return;
   }
+  if (args.weights) {
+    console.log(JSON.stringify({ quick: args.quick, ...(await sharedWeightsBench(n(1000))) }));
+    return;
+  }
   const dir = await tempDir();
   dirs.push(dir);
   const db = await open({ path: dir });
@@ -173,6 +179,7 @@ async function main(): Promise<void> {
 
   const lookup = await lookupFigures(dirs);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  const sharedWeights = await sharedWeightsBench(n(1000));
 
   const r = (x: number): number => Math.round(x);
   const ratio = (a: number, b: number): number => Number((a / b).toFixed(3));
@@ -200,6 +207,7 @@ async function main(): Promise<void> {
       versions_listing_vs_raw: ratio(list, rawList),
       statements_parsed_per_s: r(parsed),
       ...lookup,
+      ...sharedWeights,
     }),
   );
 }
