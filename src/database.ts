@@ -21,7 +21,7 @@ import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
 import { STAGES, type Stage } from './store/records.js';
 import type { ModelEvent } from './store/events.js';
-import { Registry, type HistoryOptions, type ListOptions, type WatchOptions } from './store/registry.js';
+import { Registry, type CopiedVersion, type CopyOptions, type CopySource, type HistoryOptions, type ListOptions, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
 import type { ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup } from './store/types.js';
 
@@ -62,6 +62,12 @@ export interface CloseOptions {
 /** The typed registry API: the same implementation SQL uses, acting as the handle's tenant. */
 export interface RegistryApi {
   registerVersion(model: string, input: RegisterVersionInput): Promise<RegisteredVersion>;
+  /**
+   * Copies a version to the next version of `target` (created if missing), as
+   * `CREATE MODEL target FROM MODEL source VERSION n`: the same weights (not copied
+   * again), metrics and metadata, with `copied_from_*` lineage and events on both models.
+   */
+  copyVersion(target: string, source: CopySource, options?: CopyOptions): Promise<CopiedVersion>;
   setActiveVersion(model: string, version: number): Promise<{ previous: number | null }>;
   /** Moves a version one stage up: dev → staging → production (else INVALID_TRANSITION). */
   promote(model: string, version: number, to: Stage): Promise<{ from: Stage; to: Stage; promotedAt: Date }>;
@@ -156,6 +162,7 @@ export class Database {
     const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) => core.track(async () => fn(this.store(), ...args));
     this.registry = {
       registerVersion: guard((store, model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
+      copyVersion: guard((store, target: string, source: CopySource, options?: CopyOptions) => store.copyVersion(target, source, options)),
       setActiveVersion: guard((store, model: string, version: number) => store.setActiveVersion(model, version)),
       promote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'promote', checkStage(to))),
       demote: guard((store, model: string, version: number, to: Stage) => store.changeStage(model, version, 'demote', checkStage(to))),

@@ -56,6 +56,9 @@ const VERSION_COLUMNS: readonly ColumnDef[] = [
   { name: 'schema_hash', type: 'text' },
   { name: 'schema', type: 'json' },
   { name: 'tenant', type: 'text' },
+  { name: 'copied_from_model', type: 'text' },
+  { name: 'copied_from_version', type: 'integer' },
+  { name: 'copied_from_tenant', type: 'text' },
 ];
 
 const JOB_COLUMNS: readonly ColumnDef[] = [
@@ -128,6 +131,9 @@ function versionRow(v: ModelVersion): Row {
     schema_hash: v.schemaHash,
     schema: v.schema,
     tenant: v.tenant,
+    copied_from_model: v.copiedFromModel,
+    copied_from_version: v.copiedFromVersion,
+    copied_from_tenant: v.copiedFromTenant,
   };
 }
 

@@ -156,6 +156,18 @@ export interface CreateModelNode {
   readonly schema: SchemaNode | null;
 }
 
+/**
+ * `CREATE MODEL target FROM MODEL source VERSION n [WITH (option = value, ...)]`: a copy
+ * of another (or the same) model's version as the target's next version.
+ */
+export interface CopyVersionNode {
+  readonly kind: 'CopyVersion';
+  readonly model: string;
+  readonly source: string;
+  readonly version: ValueNode;
+  readonly options: readonly OptionNode[];
+}
+
 /** `ALTER MODEL name USE VERSION n` */
 export interface UseVersionNode {
   readonly kind: 'UseVersion';
@@ -252,6 +264,7 @@ export interface SelectNode {
 /** Any modelsql statement. */
 export type StatementNode =
   | CreateModelNode
+  | CopyVersionNode
   | UseVersionNode
   | ChangeStageNode
   | ArchiveModelNode

@@ -101,6 +101,9 @@ export interface VersionRecord {
   readonly schema: string | null;
   /** Hex SHA-256 schema fingerprint, or null without a schema. */
   readonly schemaHash: string | null;
+  /** A copy (`CREATE MODEL t FROM MODEL s VERSION n`): the source's head key (tenant-qualified) and version; null otherwise. */
+  readonly copiedFromModel: string | null;
+  readonly copiedFromVersion: number | null;
 }
 
 /** Job kinds, as in the RedDB seed. */
@@ -135,7 +138,7 @@ export interface JobRecord {
 }
 
 /** What an event records (see events.ts). */
-export const EVENT_KINDS = ['version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired'] as const;
+export const EVENT_KINDS = ['version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired', 'version_copied'] as const;
 /** One kind of change the event log records. */
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -200,6 +203,8 @@ const VERSION_FIELDS: Record<keyof VersionRecord, FieldSpec> = {
   config: added('string?', null),
   schema: added('string?', null),
   schemaHash: added('string?', null),
+  copiedFromModel: added('string?', null),
+  copiedFromVersion: added('number?', null),
 };
 
 const JOB_FIELDS: Record<keyof JobRecord, FieldSpec> = {

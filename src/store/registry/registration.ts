@@ -81,6 +81,8 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
       baseModel: base?.key ?? null,
       baseVersion: base?.version ?? null,
       createdAt: now,
+      copiedFromModel: null,
+      copiedFromVersion: null,
     });
     const vKey = versionKey(key, version);
     const ops: WriteOp[] = [{ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord(record) }, ctx.headOp(key, newHead)];
@@ -114,7 +116,7 @@ export async function checkRegistration(ctx: RegistryContext, model: string, inp
 }
 
 /** Whether `model` (this session's own; `head` undefined when it has none yet) may take a new version. */
-async function checkNewVersion(ctx: RegistryContext, model: string, head: HeadRecord | undefined, parentVersion: number | null): Promise<void> {
+export async function checkNewVersion(ctx: RegistryContext, model: string, head: HeadRecord | undefined, parentVersion: number | null): Promise<void> {
   if (head?.retired) throw retired(model);
   const latest = head?.latest ?? 0;
   if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
