@@ -35,10 +35,13 @@ export class KeyedSharedLock {
     let state = this.states.get(key);
     if (!state) this.states.set(key, (state = { shared: 0, exclusive: false, waiting: [] }));
     const held = state;
-    await new Promise<void>((grant) => {
-      held.waiting.push({ exclusive, grant });
+    let granted = false;
+    const grantedNow = new Promise<void>((grant) => {
+      held.waiting.push({ exclusive, grant: () => ((granted = true), grant()) });
       this.pump(held);
     });
+    // Uncontended: start at once, as an unlocked call would (no extra tick).
+    if (!granted) await grantedNow;
     try {
       return await fn();
     } finally {
