@@ -123,6 +123,13 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
     options: fc.array(option, { maxLength: 4 }),
     schema: fc.option(schema, { nil: null }),
   }),
+  record({
+    kind: fc.constant('CopyVersion' as const),
+    model: awkwardName,
+    source: awkwardName,
+    version: value,
+    options: fc.array(option, { maxLength: 4 }),
+  }),
   record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: value }),
   record({
     kind: fc.constant('ChangeStage' as const),
