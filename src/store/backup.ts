@@ -147,6 +147,8 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
       throw new ModelSqlError('CORRUPTION', `weights of version record '${key}' do not match their SHA-256 (namespace '${NS.weights}', blob '${record.blob}'); no backup was written`, { namespace: NS.weights, key: record.blob });
     }
     weightsBytes += size;
+    const whole = await source.blobs.get(record.blob, at);
+    if (whole !== undefined) await writer.put(copy.blobs, record.blob, whole);
   }
   for await (const [key, value] of source.jobs.iterator(at)) {
     decodeJob(value, key);

@@ -2,8 +2,10 @@
  * Weights storage, once per content. A version's weights are a blob: 1 MiB chunks in
  * the `weights` namespace under the blob's id, which is the SHA-256 of its bytes, so
  * identical weights are one blob however many versions reference them. A blob is
- * written once (a version whose bytes are already stored writes no chunk) and is
- * verified against its hash on every read (weights.ts, export).
+ * written once (a version whose bytes are already stored writes no chunk: the `blobs`
+ * entry written with a blob's last chunk says it is stored whole, and is read
+ * synchronously, queued writes included) and is verified against its hash on every
+ * read (weights.ts, export).
  *
  * Every version that references a blob has an entry `<blob>:<version key>` in
  * `weight_refs`, written in the version's own unit, so "is this blob referenced" is a
@@ -93,12 +95,14 @@ export class Blobs {
 
   /**
    * The writes that store prepared bytes inside the caller's unit (under {@link referencing}):
-   * none when the blob is already stored whole, its chunks otherwise (two versions of
-   * new bytes committing together may both write them: the same bytes, so no harm).
+   * none when the blob is already stored whole (committed or queued: a synchronous
+   * read of the latest state), its chunks and its `blobs` entry otherwise.
    */
-  async writeOps(prepared: PreparedBlob): Promise<WriteOp[]> {
-    if (await this.isComplete(prepared.blob)) return [];
-    return prepared.chunks.map((value, index) => ({ type: 'put', sublevel: this.level.weights, key: blobChunkKey(prepared.blob.blob, index), value }));
+  writeOps(prepared: PreparedBlob): WriteOp[] {
+    if (this.isComplete(prepared.blob.blob)) return [];
+    const ops: WriteOp[] = prepared.chunks.map((value, index) => ({ type: 'put', sublevel: this.level.weights, key: blobChunkKey(prepared.blob.blob, index), value }));
+    ops.push(this.wholeOp(prepared.blob));
+    return ops;
   }
 
   /** The write recording that version key `vKey` references `blob`; part of the version's unit. */
@@ -131,7 +135,7 @@ export class Blobs {
     const stored: StoredBlob = { blob: streamed.sha256, ...streamed, upload };
     try {
       await this.locked(stored.blob, async () => {
-        if (await this.isComplete(stored)) {
+        if (this.isComplete(stored.blob)) {
           await this.queue.submit([this.markerOp(stored.blob, upload)], this.queue.epoch);
         } else {
           await this.move(staging, stored, upload);
@@ -162,6 +166,7 @@ export class Blobs {
       const ops: WriteOp[] = [{ type: 'del', sublevel: this.level.uploads, key: marker }];
       if (!(await this.isReferenced(blob)) && !(await this.otherMarker(blob, marker))) {
         for await (const key of this.level.weights.keys(blobRange(blob))) ops.push({ type: 'del', sublevel: this.level.weights, key });
+        ops.push({ type: 'del', sublevel: this.level.blobs, key: blob });
       }
       await this.queue.submit(ops, this.queue.epoch);
     });
@@ -188,11 +193,16 @@ export class Blobs {
     return { type: 'put', sublevel: this.level.uploads, key: uploadMarkerKey(blob, upload), value: String(Date.now()) };
   }
 
-  /** Whether the blob's chunks are all there (a crash may have left part of one, which is then rewritten). */
-  private async isComplete(blob: StoredBlob): Promise<boolean> {
-    if (blob.chunks === 0) return true;
-    const keys = await this.level.weights.keys({ ...blobRange(blob.blob), limit: blob.chunks + 1 }).all();
-    return keys.length === blob.chunks && keys[blob.chunks - 1] === blobChunkKey(blob.blob, blob.chunks - 1);
+  /**
+   * Whether the blob is stored whole: its `blobs` entry, written in the unit of its last
+   * chunk, is there (a crash midway leaves chunks without it; they are then rewritten).
+   */
+  private isComplete(blob: string): boolean {
+    return this.queue.readLatest(this.level.blobs, blob) !== undefined;
+  }
+
+  private wholeOp(blob: StoredBlob): WriteOp {
+    return { type: 'put', sublevel: this.level.blobs, key: blob.blob, value: String(blob.chunks) };
   }
 
   /** Whether a marker other than `except` claims `blob` (a concurrent upload of the same bytes, or a format-3 marker). */
@@ -255,7 +265,8 @@ export class Blobs {
         bytes = 0;
       }
     }
-    if (ops.length > 0) await this.queue.submit(ops, this.queue.epoch);
+    ops.push(this.wholeOp(stored));
+    await this.queue.submit(ops, this.queue.epoch);
   }
 }
 

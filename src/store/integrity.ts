@@ -248,6 +248,9 @@ async function* checkBlob(reader: Reader, vKey: string, record: VersionRecord): 
     return;
   }
   if (CONTENT_ID.test(blob) && record.sha256 !== blob) yield problem(NS.versions, vKey, `the record's SHA-256 is not its blob id (weights are stored under their SHA-256)`);
+  if (CONTENT_ID.test(blob) && (await level.blobs.get(blob, at)) !== String(record.chunks)) {
+    yield problem(NS.blobs, blob, `blob of version record '${vKey}' is not marked as stored whole with ${record.chunks} chunks`);
+  }
   if (reader.hasWeightRefs && (await level.weightRefs.get(weightRefKey(blob, vKey), at)) === undefined) {
     yield problem(NS.weightRefs, weightRefKey(blob, vKey), `version record '${vKey}' references blob ${blob} but the reference index has no entry for it (a cleanup could delete its weights)`);
   }
@@ -277,8 +280,18 @@ async function* checkBlob(reader: Reader, vKey: string, record: VersionRecord): 
   else if (Number(size) !== record.sizeBytes || sha256 !== record.sha256) yield problem(NS.weights, blob, `weights do not match the size and SHA-256 of version record '${vKey}'`);
 }
 
-/** Every reference names an existing version record whose blob it is (else it is dangling). */
+/** Every reference names an existing version record whose blob it is (else it is dangling); every `blobs` entry has its chunks. */
 async function* checkWeightRefs({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const [blob, chunks] of level.blobs.iterator(at)) {
+    if (!CONTENT_ID.test(blob) || !/^\d+$/.test(chunks)) {
+      yield problem(NS.blobs, blob, 'malformed blobs entry');
+      continue;
+    }
+    const count = Number(chunks);
+    if (count > 0 && (await level.weights.get(blobChunkKey(blob, count - 1), at)) === undefined) {
+      yield problem(NS.blobs, blob, `the blob is marked as stored whole but its chunk ${count - 1} is missing (identical weights would not be stored again)`);
+    }
+  }
   for await (const rKey of level.weightRefs.keys(at)) {
     const colon = rKey.indexOf(':');
     const blob = rKey.slice(0, colon);

@@ -10,6 +10,7 @@
  *   uploads         <blob id>:<upload id, 32 hex>              → marker of an upload no version references yet
  *                                                                (format 3: `<blob id>` alone)
  *   weight_refs     <blob id>:<version key>                    → '' (the versions referencing a blob)
+ *   blobs           <blob id>                                  → chunk count: the blob is stored whole
  *   jobs            <32 hex id>                               → job record
  *   job_queue       <created_at, 15 digits>:<id>              → id of a queued/running job
  *

@@ -33,6 +33,8 @@ export const NS = {
   // ---- content-addressed weights (format 4; see blobs.ts) ----
   /** `<blob id>:<version key>` → '': which versions reference a blob, as a prefix probe. */
   weightRefs: 'weight_refs',
+  /** `<blob id>` → its chunk count: the content blob is stored whole (written with its last chunk). */
+  blobs: 'blobs',
   // ---- end content-addressed weights ----
 } as const;
 

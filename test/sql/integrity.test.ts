@@ -245,6 +245,24 @@ describe('CHECK REGISTRY', () => {
     ]);
   });
 
+  it('reports a content blob not marked as stored whole, and a mark whose chunks are gone', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.query('CREATE MODEL a WITH (weights = $1)', [weights(7)]);
+    await db.close();
+    const ghost = 'f'.repeat(64);
+    const rows = await checkAfter(dir, async (level) => {
+      const blob = await blobOf(level, versionKey(modelKey('a'), 1));
+      expect(await level.blobs.get(blob)).toBe('1');
+      await level.blobs.del(blob);
+      await level.blobs.put(ghost, '2');
+    });
+    expect(rows).toEqual([
+      { namespace: 'blobs', key: expect.stringMatching(/^[0-9a-f]{64}$/), problem: expect.stringMatching(/not marked as stored whole with 1 chunks/) },
+      { namespace: 'blobs', key: ghost, problem: expect.stringMatching(/chunk 1 is missing/) },
+    ]);
+  });
+
   it('finds orphan chunks with a bounded set of blob ids, partition by partition', async () => {
     const db = await memoryDb();
     for (let i = 0; i < 40; i++) await db.query('CREATE MODEL m WITH (weights = $1)', [weights(i)]);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CHUNK_BYTES } from '../../src/store/blobs.js';
 import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 import { memoryRegistry, registryOver } from '../helpers/store.js';
@@ -39,10 +39,14 @@ describe('streamed weights (blobs)', () => {
 
 describe('weights stored once per content', () => {
   it('versions with identical bytes share one blob, written once, with one reference each', async () => {
-    const { level, registry } = await memoryRegistry();
+    const { level, queue, registry } = await memoryRegistry();
     const data = randomBytes(CHUNK_BYTES + 10);
     await registry.registerVersion('a', { weights: data });
+    const submit = vi.spyOn(queue, 'submit');
     await registry.registerVersion('b', { weights: Buffer.from(data) });
+    // The second version writes its record, head, reference and events, but no chunk.
+    expect(submit.mock.calls.flatMap(([ops]) => ops).filter((op) => op.sublevel === level.weights)).toEqual([]);
+    submit.mockRestore();
     const uploaded = await registry.uploadWeights(pieces(data, 4096));
     await registry.registerVersion('a', {}, { weights: uploaded });
     expect(await level.weights.keys().all()).toEqual([blobChunkKey(sha(data), 0), blobChunkKey(sha(data), 1)]);

@@ -87,7 +87,7 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
     const vKey = versionKey(key, version);
     const ops: WriteOp[] = [{ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord(record) }, ctx.headOp(key, newHead)];
     if (blob) {
-      ops.push(...(hooks.weights ? blobs.commitOps(hooks.weights) : chunkOps));
+      ops.push(...(hooks.weights ? blobs.commitOps(hooks.weights) : blobs.writeOps(prepared!)));
       ops.push(blobs.refOp(blob.blob, vKey));
     }
     if (fingerprint) ops.push(...ctx.index.addOps({ modelKey: key, version, createdAt: now }, fingerprint));
@@ -96,15 +96,8 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
     if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
     return { result: { version, active: newHead.active === version }, ops, events, actor: fields.createdBy };
   });
-  let chunkOps: readonly WriteOp[] = [];
-  // The blob's lock around the model's: nothing may clean it up between the check that
-  // it is stored (made here, outside the model's lock) and the reference.
-  const { version, active } = blob
-    ? await blobs.referencing(blob.blob, async () => {
-        if (prepared) chunkOps = await blobs.writeOps(prepared);
-        return write();
-      })
-    : await write();
+  // The blob's lock around the model's: nothing may clean it up between the check that it is stored and the reference.
+  const { version, active } = blob ? await blobs.referencing(blob.blob, write) : await write();
   return { model, version, active, sha256: blob?.sha256 ?? null };
 }
 
