@@ -7,6 +7,7 @@
  * `--lookup` runs only the LOOKUP MODEL FOR SCHEMA figures (bench/lookup.ts);
  * `--history` only the event log figures (one model's history among 100,000 events).
  * `npm run bench:compare` (bench/compare-builds.ts) measures against another build.
+ * `--weights` runs only the weight storage figure (bench/weights.ts).
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,9 +19,15 @@ import { ClassicLevel } from 'classic-level';
 // The shipped build, as apps run it (`npm run bench` builds it first).
 import { open, parseStatement, type Database } from '../dist/index.js';
 import { crossTenantBench, lookupBench } from './lookup.js';
+import { sharedWeightsBench } from './weights.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, lookup: { type: 'boolean', default: false }, history: { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    lookup: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
+    weights: { type: 'boolean', default: false },
+  },
 });
 const scale = args.quick ? 0.05 : 1;
 const n = (count: number): number => Math.max(1, Math.round(count * scale));
@@ -154,6 +161,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ quick: args.quick, ...figures }));
     return;
   }
+  if (args.weights) {
+    console.log(JSON.stringify({ quick: args.quick, ...(await sharedWeightsBench(n(1000))) }));
+    return;
+  }
   const dir = await tempDir();
   dirs.push(dir);
   const db = await open({ path: dir });
@@ -211,6 +222,7 @@ async function main(): Promise<void> {
   const lookup = await lookupFigures(dirs);
   const history = await historyFigures(dirs);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
+  const sharedWeights = await sharedWeightsBench(n(1000));
 
   const r = (x: number): number => Math.round(x);
   const ratio = (a: number, b: number): number => Number((a / b).toFixed(3));
@@ -239,6 +251,7 @@ async function main(): Promise<void> {
       statements_parsed_per_s: r(parsed),
       ...lookup,
       ...history,
+      ...sharedWeights,
     }),
   );
 }

@@ -21,7 +21,7 @@ import { checkStoreFormat } from './store/format.js';
 import { upgradeSchemaIndex } from './store/schema-index-layout.js';
 import { STAGES, type Stage } from './store/records.js';
 import type { ModelEvent } from './store/events.js';
-import { Registry, type AliasOutcome, type ArchiveOutcome, type HistoryOptions, type ListOptions, type StageMove, type TagOutcome, type WatchOptions } from './store/registry.js';
+import { Registry, type AliasOutcome, type ArchiveOutcome, type CopiedVersion, type CopyOptions, type CopySource, type HistoryOptions, type ListOptions, type StageMove, type TagOutcome, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
 import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup, VersionRef } from './store/types.js';
 
@@ -62,6 +62,12 @@ export interface CloseOptions {
 /** The typed registry API: the same implementation SQL uses, acting as the handle's tenant. */
 export interface RegistryApi {
   registerVersion(model: string, input: RegisterVersionInput): Promise<RegisteredVersion>;
+  /**
+   * Copies a version to the next version of `target` (created if missing), as
+   * `CREATE MODEL target FROM MODEL source VERSION n`: the same weights (not copied
+   * again), metrics and metadata, with `copied_from_*` lineage and events on both models.
+   */
+  copyVersion(target: string, source: CopySource, options?: CopyOptions): Promise<CopiedVersion>;
   /**
    * Points the active pointer at `version`. Wherever this API takes a version it takes
    * a {@link VersionRef}: the number, or an alias written `'@champion'`, resolved when
@@ -180,6 +186,7 @@ export class Database {
     const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) => core.track(async () => fn(this.store(), ...args));
     this.registry = {
       registerVersion: guard((store, model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
+      copyVersion: guard((store, target: string, source: CopySource, options?: CopyOptions) => store.copyVersion(target, source, options)),
       setActiveVersion: guard((store, model: string, version: VersionRef) => store.setActiveVersion(model, version)),
       usePreviousVersion: guard((store, model: string) => store.usePreviousVersion(model)),
       promote: guard((store, model: string, version: VersionRef, to: Stage) => store.changeStage(model, version, 'promote', checkStage(to))),

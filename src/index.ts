@@ -19,7 +19,7 @@ export type { Row, ColumnType } from './exec/virtual-table.js';
 export { ModelSqlError, isModelSqlError } from './errors.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export type { RegisterVersionInput, RegisteredVersion, ModelVersion, ModelSummary, ModelAlias, SchemaInput, SchemaLookup, Stage, VersionRef } from './store/types.js';
-export type { AliasOutcome, ArchiveOutcome, HistoryOptions, ListOptions, RollbackOutcome, StageMove, TagOutcome, WatchOptions } from './store/registry.js';
+export type { AliasOutcome, ArchiveOutcome, CopiedVersion, CopyOptions, CopySource, HistoryOptions, ListOptions, RollbackOutcome, StageMove, TagOutcome, WatchOptions } from './store/registry.js';
 export type { ModelEvent } from './store/events.js';
 export { EVENT_KINDS, type EventKind } from './store/records.js';
 export { TASKS, type Task } from './store/catalog.js';

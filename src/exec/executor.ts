@@ -7,6 +7,7 @@ import { ModelSqlError, invalidArgument } from '../errors.js';
 import type { StatementNode } from '../parser/ast.js';
 import type { Jobs } from '../store/jobs.js';
 import type { Registry } from '../store/registry.js';
+import { executeCopy } from './copy-version.js';
 import { planCreateModel } from './create-model.js';
 import { fileAccessDenied, fileChunks } from './files.js';
 import { bindValue, bindVersionRef, describeValue, type Params } from './params.js';
@@ -74,6 +75,8 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       const { job, version } = await jobs.runInline(node.model, spec, tenant, context.onProgress);
       return result('CREATE MODEL', [{ model: version.model, version: version.version, active: version.active, sha256: version.sha256, job_id: job.id }]);
     }
+    case 'CopyVersion':
+      return result('CREATE MODEL', [await executeCopy(node, params, registry)]);
     case 'UseVersion': {
       const { previous, version } = await registry.setActiveVersion(node.model, bindVersionRef(node.version, params));
       return result('ALTER MODEL', [{ model: node.model, active_version: version, previous_version: previous }]);

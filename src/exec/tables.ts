@@ -63,6 +63,9 @@ const VERSION_COLUMNS: readonly ColumnDef[] = [
   { name: 'aliases', type: 'json' },
   { name: 'tags', type: 'json' },
   { name: 'tenant', type: 'text' },
+  { name: 'copied_from_model', type: 'text' },
+  { name: 'copied_from_version', type: 'integer' },
+  { name: 'copied_from_tenant', type: 'text' },
 ];
 
 const JOB_COLUMNS: readonly ColumnDef[] = [
@@ -140,6 +143,9 @@ function versionRow(v: ModelVersion): Row {
     aliases: v.aliases,
     tags: v.tags,
     tenant: v.tenant,
+    copied_from_model: v.copiedFromModel,
+    copied_from_version: v.copiedFromVersion,
+    copied_from_tenant: v.copiedFromTenant,
   };
 }
 

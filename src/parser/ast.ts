@@ -192,6 +192,18 @@ export interface CreateModelNode {
   readonly schema: SchemaNode | null;
 }
 
+/**
+ * `CREATE MODEL target FROM MODEL source VERSION n [WITH (option = value, ...)]`: a copy
+ * of another (or the same) model's version as the target's next version.
+ */
+export interface CopyVersionNode {
+  readonly kind: 'CopyVersion';
+  readonly model: string;
+  readonly source: string;
+  readonly version: ValueNode;
+  readonly options: readonly OptionNode[];
+}
+
 /** `ALTER MODEL name USE VERSION n` */
 export interface UseVersionNode {
   readonly kind: 'UseVersion';
@@ -354,6 +366,7 @@ export type AlterModelNode = UseVersionNode | UsePreviousVersionNode | UseBestVe
 /** Any modelsql statement. */
 export type StatementNode =
   | CreateModelNode
+  | CopyVersionNode
   | UseVersionNode
   | UsePreviousVersionNode
   | SetAliasNode

@@ -16,6 +16,7 @@ import type {
   ChangeStageNode,
   ColumnNode,
   ComparisonNode,
+  CopyVersionNode,
   CreateModelNode,
   DropAliasNode,
   ExpressionNode,
@@ -107,16 +108,32 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     ]),
   );
 
-  readonly createModel = this.RULE('createModel', (): CreateModelNode => {
+  /** `CREATE MODEL m [FROM VERSION n] ...`, or a copy: `CREATE MODEL m FROM MODEL s VERSION n [WITH (...)]`. */
+  readonly createModel = this.RULE('createModel', (): CreateModelNode | CopyVersionNode => {
     this.CONSUME(t.Create);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
     let fromVersion: ValueNode | null = null;
+    let copy: { source: string; version: ValueNode } | null = null;
     const options: OptionNode[] = [];
     this.OPTION(() => {
       this.CONSUME(t.From);
-      this.CONSUME(t.Version);
-      fromVersion = this.SUBRULE(this.value);
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(t.Version);
+            fromVersion = this.SUBRULE(this.value);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME2(t.Model);
+            const source = this.SUBRULE2(this.modelName);
+            this.CONSUME2(t.Version);
+            copy = { source, version: this.SUBRULE2(this.value) };
+          },
+        },
+      ]);
     });
     this.OPTION2(() => {
       this.CONSUME(t.With);
@@ -128,9 +145,15 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       this.CONSUME(t.RParen);
     });
     let schema: SchemaNode | null = null;
-    this.OPTION3(() => {
-      schema = this.SUBRULE(this.schemaClause);
+    // A copy takes the source's schema: no SCHEMA clause (the parser then expects the end).
+    this.OPTION3({
+      GATE: () => copy === null,
+      DEF: () => {
+        schema = this.SUBRULE(this.schemaClause);
+      },
     });
+    const copied = copy as { source: string; version: ValueNode } | null;
+    if (copied) return { kind: 'CopyVersion', model, source: copied.source, version: copied.version, options };
     return { kind: 'CreateModel', model, fromVersion, options, schema };
   });
 

@@ -178,6 +178,14 @@ export function printStatement(node: StatementNode): string {
       if (node.schema) sql += ` ${printSchema(node.schema)}`;
       return sql;
     }
+    case 'CopyVersion': {
+      let sql = `CREATE MODEL ${printName(node.model, keepCase)} FROM MODEL ${printName(node.source, keepCase)} VERSION ${printValue(node.version)}`;
+      if (node.options.length > 0) {
+        const options = node.options.map((o) => `${printName(o.name, lower)} = ${o.value.kind === 'File' ? `FILE ${printValue(o.value.path)}` : printValue(o.value)}`);
+        sql += ` WITH (${options.join(', ')})`;
+      }
+      return sql;
+    }
     case 'UseVersion':
       return `ALTER MODEL ${printName(node.model, keepCase)} USE VERSION ${printVersionRef(node.version)}`;
     case 'UsePreviousVersion':

@@ -1,8 +1,8 @@
 /**
  * Online backup (`BACKUP TO 'dest'`, `modelsql backup`): copies one LevelDB snapshot of
  * a live store into a new folder while writes go on. Weights are copied through the
- * versions that reference them and hashed on the way, so a damaged blob fails the
- * backup instead of being copied; uploads still in progress (no version yet) are left
+ * versions that reference them, each blob once however many versions share it, and
+ * hashed on the way, so a damaged blob fails the backup instead of being copied; uploads still in progress (no version yet) are left
  * out. The copy is written to a temporary folder beside `dest`, checked with the
  * integrity check, and only then renamed to `dest`: a failed backup leaves nothing.
  * A folder whose schema index is still in layout 1 (the CLI does not run the move) is
@@ -15,7 +15,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AbstractSnapshot } from 'abstract-level';
 import { ModelSqlError, invalidArgument } from '../errors.js';
-import { blobRange } from './keys.js';
+import { blobRange, weightRefKey, weightRefRange } from './keys.js';
 import { checkIntegrity } from './integrity.js';
 import { openLevel, type BytesSublevel, type Level, type TextSublevel } from './level.js';
 import { NS, decodeHead, decodeJob, decodeVersion } from './records.js';
@@ -135,7 +135,7 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
     const record = decodeVersion(value, key);
     await writer.put(copy.versions, key, value);
     versions++;
-    if (record.blob === null) continue;
+    if (record.blob === null || !(await copiesBlob(source, record.blob, key, at))) continue;
     const hash = createHash('sha256');
     let size = 0;
     for await (const [chunkKey, bytes] of source.weights.iterator({ ...blobRange(record.blob), ...at })) {
@@ -147,13 +147,15 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
       throw new ModelSqlError('CORRUPTION', `weights of version record '${key}' do not match their SHA-256 (namespace '${NS.weights}', blob '${record.blob}'); no backup was written`, { namespace: NS.weights, key: record.blob });
     }
     weightsBytes += size;
+    const whole = await source.blobs.get(record.blob, at);
+    if (whole !== undefined) await writer.put(copy.blobs, record.blob, whole);
   }
   for await (const [key, value] of source.jobs.iterator(at)) {
     decodeJob(value, key);
     await writer.put(copy.jobs, key, value);
     jobs++;
   }
-  const copies: [TextSublevel, TextSublevel][] = (['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta'] as const).map((name) => [source[name], copy[name]]);
+  const copies: [TextSublevel, TextSublevel][] = (['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta', 'weightRefs'] as const).map((name) => [source[name], copy[name]]);
   const [oldFrom, oldTo] = [layout1Sublevels(source), layout1Sublevels(copy)];
   copies.push([oldFrom[0], oldTo[0]], [oldFrom[1], oldTo[1]]);
   for (const [from, to] of copies) {
@@ -161,6 +163,17 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
   }
   await writer.close();
   return { models, versions, jobs, weightsBytes };
+}
+
+/**
+ * Whether version key `vKey` is the one whose walk copies `blob`: the first reference
+ * of the blob in `weight_refs` (so a blob shared by many versions is copied once, with
+ * one probe per version), or any version of a blob without references (a format-3
+ * folder, whose blobs are never shared).
+ */
+async function copiesBlob(source: Level, blob: string, vKey: string, at: { snapshot: AbstractSnapshot }): Promise<boolean> {
+  const [first] = await source.weightRefs.keys({ ...weightRefRange(blob), ...at, limit: 1 }).all();
+  return first === undefined || first === weightRefKey(blob, vKey);
 }
 
 /** The copy must pass the integrity check before it may appear under its name. */

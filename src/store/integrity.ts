@@ -36,8 +36,12 @@ import {
   parseModelKey,
   parseVersionKey,
   stageKey,
+  uploadMarkerRange,
+  validateModelName,
+  validateTenantName,
   versionKey,
   versionRange,
+  weightRefKey,
 } from './keys.js';
 import type { Level } from './level.js';
 import { NS, STAGES, STORE_FORMAT, decodeHead, decodeJob, decodeVersion, isTerminal, type HeadRecord, type VersionRecord } from './records.js';
@@ -59,8 +63,14 @@ export const LAYOUT_1_NOTE =
   'the schema index is still in layout 1 (written by an older modelsql), so it was not cross-checked; the next open of this folder by modelsql rebuilds it from the version records';
 
 const DEFAULT_BLOB_SET_LIMIT = 100_000;
-const BLOB_ID = /^[0-9a-f]{32}$/;
-const CHUNK_KEY = /^[0-9a-f]{32}:\d{6}$/;
+/** A content id (the SHA-256 of the bytes, format 4) or a format-3 random id. */
+const BLOB_ID = /^(?:[0-9a-f]{64}|[0-9a-f]{32})$/;
+const CONTENT_ID = /^[0-9a-f]{64}$/;
+const CHUNK_KEY = /^(?:[0-9a-f]{64}|[0-9a-f]{32}):\d{6}$/;
+/** An upload marker: `<blob>:<upload id>`, or a format-3 bare `<blob>`. */
+const MARKER_KEY = /^(?:[0-9a-f]{64}|[0-9a-f]{32})(?::[0-9a-f]{32})?$/;
+/** Blobs whose check result is remembered, so a blob shared by many versions is hashed once (bounded). */
+const VERIFIED_LIMIT = 1024;
 const QUEUE_KEY = /^(\d{15}):([0-9a-f]{32})$/;
 
 /** Reads from one snapshot. */
@@ -70,6 +80,10 @@ interface Reader extends SnapshotReader {
   readonly indexPending: boolean;
   /** Postings already reported missing: one schema's postings are shared by its versions in a scope. */
   readonly missingPostings: Set<string>;
+  /** The folder keeps the `weight_refs` index (format 4 and later; the CLI checks older folders as they are). */
+  readonly hasWeightRefs: boolean;
+  /** Blob id → what its chunks hold (`<chunks>:<size>:<sha256>`, or null when a chunk is missing), for shared blobs. */
+  readonly verified: Map<string, string | null>;
 }
 
 /**
@@ -80,7 +94,16 @@ export async function* checkIntegrity(level: Level, options: IntegrityOptions = 
   const snapshot = level.root.supports.explicitSnapshots ? level.root.snapshot() : undefined;
   const at = snapshot ? { snapshot } : {};
   try {
-    const reader: Reader = { level, at, index: new SchemaIndex(level), indexPending: await hasLayout1Keys(level, at), missingPostings: new Set() };
+    const format = Number((await level.meta.get('format', at)) ?? 1);
+    const reader: Reader = {
+      level,
+      at,
+      index: new SchemaIndex(level),
+      indexPending: await hasLayout1Keys(level, at),
+      missingPostings: new Set(),
+      hasWeightRefs: format >= 4,
+      verified: new Map(),
+    };
     if (reader.indexPending) options.onNote?.(LAYOUT_1_NOTE);
     yield* checkLevelDbLog(level);
     yield* checkMeta(reader);
@@ -88,6 +111,7 @@ export async function* checkIntegrity(level: Level, options: IntegrityOptions = 
     yield* checkVersionKeys(reader);
     yield* checkStageIndex(reader);
     if (!reader.indexPending) yield* checkSchemaIndex(reader);
+    if (reader.hasWeightRefs) yield* checkWeightRefs(reader);
     yield* checkOrphanBlobs(reader, options.blobSetLimit ?? DEFAULT_BLOB_SET_LIMIT);
     yield* checkJobs(reader);
     yield* checkEventLog(reader);
@@ -189,29 +213,82 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
   if (!keyProblem) yield* checkActivePointer(reader, key, head);
 }
 
-/** A version's weights: every chunk present, in order, hashing to the record's SHA-256 and size. */
-async function* checkBlob({ level, at }: Reader, vKey: string, record: VersionRecord): AsyncGenerator<IntegrityProblem> {
+/**
+ * A version's weights: every chunk present, in order, hashing to the record's SHA-256
+ * and size; a content id equal to that SHA-256; and the version's entry in the
+ * reference index. A blob shared by many versions is hashed once (see {@link Reader.verified}).
+ */
+async function* checkBlob(reader: Reader, vKey: string, record: VersionRecord): AsyncGenerator<IntegrityProblem> {
+  const { level, at } = reader;
   const blob = record.blob!;
   if (!BLOB_ID.test(blob)) {
     yield problem(NS.versions, vKey, `field 'blob' is not a blob id`);
     return;
   }
-  const hash = createHash('sha256');
-  let chunks = 0;
-  let size = 0;
-  for await (const [chunkKey, bytes] of level.weights.iterator({ ...blobRange(blob), ...at })) {
-    if (chunkKey !== blobChunkKey(blob, chunks)) {
-      yield problem(NS.weights, chunkKey, `expected chunk ${chunks} of blob ${blob} here (a chunk is missing or its key is damaged)`);
-      return;
-    }
-    hash.update(bytes);
-    size += bytes.length;
-    chunks++;
+  if (CONTENT_ID.test(blob) && record.sha256 !== blob) yield problem(NS.versions, vKey, `the record's SHA-256 is not its blob id (weights are stored under their SHA-256)`);
+  if (CONTENT_ID.test(blob) && (await level.blobs.get(blob, at)) !== String(record.chunks)) {
+    yield problem(NS.blobs, blob, `blob of version record '${vKey}' is not marked as stored whole with ${record.chunks} chunks`);
   }
-  if (chunks !== record.chunks) yield problem(NS.weights, blob, `blob has ${chunks} chunks but version record '${vKey}' says ${record.chunks}`);
-  else if (size !== record.sizeBytes || hash.digest('hex') !== record.sha256) yield problem(NS.weights, blob, `weights do not match the size and SHA-256 of version record '${vKey}'`);
-  if ((await level.uploads.get(blob, at)) !== undefined) {
-    yield problem(NS.uploads, blob, `an upload marker names the blob of version record '${vKey}' (reopening would delete its weights)`);
+  if (reader.hasWeightRefs && (await level.weightRefs.get(weightRefKey(blob, vKey), at)) === undefined) {
+    yield problem(NS.weightRefs, weightRefKey(blob, vKey), `version record '${vKey}' references blob ${blob} but the reference index has no entry for it (a cleanup could delete its weights)`);
+  }
+  let found = reader.verified.get(blob);
+  if (found === null) return; // its missing chunk was reported with the first version that references it
+  if (found === undefined) {
+    const hash = createHash('sha256');
+    let chunks = 0;
+    let size = 0;
+    for await (const [chunkKey, bytes] of level.weights.iterator({ ...blobRange(blob), ...at })) {
+      if (chunkKey !== blobChunkKey(blob, chunks)) {
+        yield problem(NS.weights, chunkKey, `expected chunk ${chunks} of blob ${blob} here (a chunk is missing or its key is damaged)`);
+        if (reader.verified.size >= VERIFIED_LIMIT) reader.verified.clear();
+        reader.verified.set(blob, null);
+        return;
+      }
+      hash.update(bytes);
+      size += bytes.length;
+      chunks++;
+    }
+    found = `${chunks}:${size}:${hash.digest('hex')}`;
+    if (reader.verified.size >= VERIFIED_LIMIT) reader.verified.clear();
+    reader.verified.set(blob, found);
+  }
+  const [chunks, size, sha256] = found.split(':');
+  if (Number(chunks) !== record.chunks) yield problem(NS.weights, blob, `blob has ${chunks} chunks but version record '${vKey}' says ${record.chunks}`);
+  else if (Number(size) !== record.sizeBytes || sha256 !== record.sha256) yield problem(NS.weights, blob, `weights do not match the size and SHA-256 of version record '${vKey}'`);
+}
+
+/** Every reference names an existing version record whose blob it is (else it is dangling); every `blobs` entry has its chunks. */
+async function* checkWeightRefs({ level, at }: Reader): AsyncGenerator<IntegrityProblem> {
+  for await (const [blob, chunks] of level.blobs.iterator(at)) {
+    if (!CONTENT_ID.test(blob) || !/^\d+$/.test(chunks)) {
+      yield problem(NS.blobs, blob, 'malformed blobs entry');
+      continue;
+    }
+    const count = Number(chunks);
+    if (count > 0 && (await level.weights.get(blobChunkKey(blob, count - 1), at)) === undefined) {
+      yield problem(NS.blobs, blob, `the blob is marked as stored whole but its chunk ${count - 1} is missing (identical weights would not be stored again)`);
+    }
+  }
+  for await (const rKey of level.weightRefs.keys(at)) {
+    const colon = rKey.indexOf(':');
+    const blob = rKey.slice(0, colon);
+    const vKey = rKey.slice(colon + 1);
+    if (colon < 0 || !BLOB_ID.test(blob) || !parseVersionKey(vKey)) {
+      yield problem(NS.weightRefs, rKey, 'malformed blob reference key');
+      continue;
+    }
+    const raw = await level.versions.get(vKey, at);
+    if (raw === undefined) {
+      yield problem(NS.weightRefs, rKey, `dangling reference: version record '${vKey}' does not exist`);
+      continue;
+    }
+    try {
+      const record = decodeVersion(raw, vKey);
+      if (record.blob !== blob) yield problem(NS.weightRefs, rKey, `dangling reference: version record '${vKey}' references ${record.blob === null ? 'no blob' : `blob ${record.blob}`}`);
+    } catch {
+      // Reported by the model walk.
+    }
   }
 }
 
@@ -327,9 +404,11 @@ async function* checkSchemaIndex({ level, at }: Reader): AsyncGenerator<Integrit
  */
 async function* checkOrphanBlobs(reader: Reader, limit: number): AsyncGenerator<IntegrityProblem> {
   const { level, at } = reader;
-  for await (const [blob, value] of level.uploads.iterator(at)) {
-    if (!BLOB_ID.test(blob) || !/^\d+$/.test(value)) yield problem(NS.uploads, blob, 'malformed upload marker');
+  for await (const [marker, value] of level.uploads.iterator(at)) {
+    if (!MARKER_KEY.test(marker) || !/^\d+$/.test(value)) yield problem(NS.uploads, marker, 'malformed upload marker');
   }
+  const claimed = async (blob: string): Promise<boolean> =>
+    (await level.uploads.get(blob, at)) !== undefined || (await level.uploads.keys({ ...uploadMarkerRange(blob), ...at, limit: 1 }).all()).length > 0;
   const referenced = new BoundedSet(limit);
   for await (const blob of referencedBlobs(reader)) referenced.add(blob);
   const ranges = referenced.overflowed ? blobIdRanges(referenced.partitions) : [{}];
@@ -338,7 +417,7 @@ async function* checkOrphanBlobs(reader: Reader, limit: number): AsyncGenerator<
     let current: string | undefined;
     let chunks = 0;
     const finish = async (): Promise<IntegrityProblem | undefined> => {
-      if (current === undefined || ids.has(current) || (await level.uploads.get(current, at)) !== undefined) return undefined;
+      if (current === undefined || ids.has(current) || (await claimed(current))) return undefined;
       return problem(NS.weights, current, `${chunks} orphan chunk${chunks === 1 ? '' : 's'}: no version references this blob and no upload is in progress`);
     };
     for await (const chunkKey of level.weights.keys({ ...range, ...at })) {
@@ -346,7 +425,7 @@ async function* checkOrphanBlobs(reader: Reader, limit: number): AsyncGenerator<
         yield problem(NS.weights, chunkKey, 'malformed weights chunk key');
         continue;
       }
-      const blob = chunkKey.slice(0, 32);
+      const blob = chunkKey.slice(0, chunkKey.indexOf(':'));
       if (blob === current) {
         chunks++;
         continue;

@@ -13,7 +13,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ModelSqlError, corruption, describeValue, invalidArgument } from '../errors.js';
+import { ModelSqlError, corruption, describeValue, invalidArgument, isModelSqlError } from '../errors.js';
 import type { CommitQueue, ReadView, WriteOp } from './commit-queue.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { isJobId, jobKey, jobQueueKey } from './keys.js';
@@ -483,7 +483,8 @@ export class Jobs {
         // failed may have been applied, and then the job is completed and stays so.
         // Should this write fail too, the job stays `running` in the store without a run
         // here, and the worker's next pass runs it again (see pump).
-        const storeFailed = this.queue.epoch !== epoch;
+        // A read that failed (the registration probes whether its weights are stored) is a store failure too.
+        const storeFailed = this.queue.epoch !== epoch || !isModelSqlError(error) || isModelSqlError(error, 'IO_ERROR') || isModelSqlError(error, 'CORRUPTION');
         if (storeFailed) this.onError(error);
         const why = `${storeFailed ? 'result not recorded' : 'result rejected'}: ${describeError(error)}`;
         await this.finishLocked(id, (latest) => ({ ...latest, status: 'failed', error: why }));

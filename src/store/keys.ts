@@ -5,8 +5,12 @@
  *
  *   models          <tenant>:<name>                           → head record
  *   model_versions  <tenant>:<name>:<version, 10 digits>      → version record
- *   weights         <blob id, 32 hex>:<chunk, 6 digits>         → raw bytes (see blobs.ts)
- *   uploads         <blob id>                                  → marker of a blob no version references yet
+ *   weights         <blob id>:<chunk, 6 digits>                → raw bytes (see blobs.ts); the id is the
+ *                                                                64-hex SHA-256 of the bytes (format 3: 32 random hex)
+ *   uploads         <blob id>:<upload id, 32 hex>              → marker of an upload no version references yet
+ *                                                                (format 3: `<blob id>` alone)
+ *   weight_refs     <blob id>:<version key>                    → '' (the versions referencing a blob)
+ *   blobs           <blob id>                                  → chunk count: the blob is stored whole
  *   jobs            <32 hex id>                               → job record
  *   job_queue       <created_at, 15 digits>:<id>              → id of a queued/running job
  *
@@ -138,6 +142,26 @@ export function blobChunkKey(blob: string, index: number): string {
 
 /** Range covering every chunk of one blob, in order. */
 export function blobRange(blob: string): { gt: string; lt: string } {
+  return { gt: `${blob}:`, lt: `${blob};` };
+}
+
+/** Key of the marker of upload `upload` into blob `blob`. */
+export function uploadMarkerKey(blob: string, upload: string): string {
+  return `${blob}:${upload}`;
+}
+
+/** Range of every upload marker of one blob (format-3 markers, the bare blob id, are not in it). */
+export function uploadMarkerRange(blob: string): { gt: string; lt: string } {
+  return { gt: `${blob}:`, lt: `${blob};` };
+}
+
+/** Key of the reference of version key `vKey` to blob `blob`. */
+export function weightRefKey(blob: string, vKey: string): string {
+  return `${blob}:${vKey}`;
+}
+
+/** Range of every reference to one blob. */
+export function weightRefRange(blob: string): { gt: string; lt: string } {
   return { gt: `${blob}:`, lt: `${blob};` };
 }
 

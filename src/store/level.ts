@@ -42,6 +42,12 @@ export interface Level {
   readonly modelEvents: TextSublevel;
   /** Each tenant scope's events: `<scope>:<seq>` → '' (a tenant's log without reading other tenants' events). */
   readonly scopeEvents: TextSublevel;
+  // ---- content-addressed weights (see blobs.ts) ----
+  /** Blob references: `<blob id>:<version key>` → '' ("is this blob referenced" is a prefix probe). */
+  readonly weightRefs: TextSublevel;
+  /** Blobs stored whole: `<blob id>` → chunk count (a synchronous "already stored?" read). */
+  readonly blobs: TextSublevel;
+  // ---- end content-addressed weights ----
   /** Folder on disk, or `null` in memory. */
   readonly path: string | null;
 }
@@ -103,10 +109,12 @@ export async function openLevel(location: LevelLocation): Promise<Level> {
     events: text(NS.events),
     modelEvents: text(NS.modelEvents),
     scopeEvents: text(NS.scopeEvents),
+    weightRefs: text(NS.weightRefs),
+    blobs: text(NS.blobs),
     path,
   };
   // A new sublevel opens on a later tick; synchronous reads (getSync) refuse it until then.
-  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta, level.events, level.modelEvents, level.scopeEvents].map((sublevel) => sublevel.open()));
+  await Promise.all([level.models, level.versions, level.weights, level.uploads, level.jobs, level.jobQueue, level.stages, level.schemaTokens, level.fingerprints, level.meta, level.events, level.modelEvents, level.scopeEvents, level.weightRefs, level.blobs].map((sublevel) => sublevel.open()));
   return level;
 }
 

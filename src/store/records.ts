@@ -30,13 +30,23 @@ export const NS = {
   events: 'events',
   modelEvents: 'model_events',
   scopeEvents: 'scope_events',
+  // ---- content-addressed weights (format 4; see blobs.ts) ----
+  /** `<blob id>:<version key>` → '': which versions reference a blob, as a prefix probe. */
+  weightRefs: 'weight_refs',
+  /** `<blob id>` → its chunk count: the content blob is stored whole (written with its last chunk). */
+  blobs: 'blobs',
+  // ---- end content-addressed weights ----
 } as const;
 
 /**
  * Storage format this code writes (see the module comment). Format 1 had no stages,
  * tenants, retire, catalog or schemas; format 2 had no record checksums (see
  * checksum.ts: its unsealed records still read, unchecked); format 3 had no event log,
- * aliases or tags (its heads and versions read with none, and the log starts empty).
+ * aliases or tags (its heads and versions read with none, and the log starts empty),
+ * and stored each version's weights under a random blob id with no reference index
+ * (its blobs still read through the version's `blob` field; opening it writes the
+ * `weight_refs` entries, see format.ts). Format 4 stores weights once per content
+ * (blobs.ts).
  */
 export const STORE_FORMAT = 4;
 
@@ -110,6 +120,9 @@ export interface VersionRecord {
   readonly schema: string | null;
   /** Hex SHA-256 schema fingerprint, or null without a schema. */
   readonly schemaHash: string | null;
+  /** A copy (`CREATE MODEL t FROM MODEL s VERSION n`): the source's head key (tenant-qualified) and version; null otherwise. */
+  readonly copiedFromModel: string | null;
+  readonly copiedFromVersion: number | null;
   /** The version's tags (see registry/tags.ts). */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -148,7 +161,7 @@ export interface JobRecord {
 /** What an event records (see events.ts). */
 export const EVENT_KINDS = [
   'version_created', 'active_moved', 'archived', 'unarchived', 'stage_moved', 'retired',
-  'alias_set', 'alias_moved', 'alias_dropped', 'tag_set', 'tag_removed',
+  'alias_set', 'alias_moved', 'alias_dropped', 'tag_set', 'tag_removed', 'version_copied',
 ] as const;
 /** One kind of change the event log records. */
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -216,6 +229,8 @@ const VERSION_FIELDS: Record<keyof VersionRecord, FieldSpec> = {
   config: added('string?', null),
   schema: added('string?', null),
   schemaHash: added('string?', null),
+  copiedFromModel: added('string?', null),
+  copiedFromVersion: added('number?', null),
   tags: added('tags', NO_TAGS),
 };
 

@@ -40,13 +40,14 @@ import { RegistryContext } from './registry/context.js';
 import { history, modelHistory, visibleEvents, watchEvents, type HistoryOptions, type WatchOptions } from './registry/history.js';
 import { listAliases, listVersions, scanVersions, summaries, summary, type ListOptions } from './registry/listings.js';
 import { lookupSchema } from './registry/lookup.js';
+import { copyVersion, type CopiedVersion, type CopyOptions, type CopySource } from './registry/copy.js';
 import { checkRegistration, registerVersion, type RegistrationHooks, type ResolvedBase } from './registry/registration.js';
 import { retire } from './registry/retire.js';
 import { changeStage, latestAtStage, versionsAtStage, type StageMove } from './registry/stage-moves.js';
 import { archiveModel, getActive, getVersion, setActiveVersion, setArchived, type ArchiveOutcome } from './registry/versions.js';
 import { readWeights, weightsSource, type WeightsSource } from './registry/weights.js';
 
-export type { AliasOutcome, ArchiveOutcome, HistoryOptions, ListOptions, RegistrationHooks, ResolvedBase, RollbackOutcome, StageMove, TagOutcome, WatchOptions };
+export type { AliasOutcome, ArchiveOutcome, CopiedVersion, CopyOptions, CopySource, HistoryOptions, ListOptions, RegistrationHooks, ResolvedBase, RollbackOutcome, StageMove, TagOutcome, WatchOptions };
 
 /** The registry over one opened store, as one tenant (or the global session) sees it. */
 export class Registry {
@@ -116,6 +117,15 @@ export class Registry {
    */
   registerVersion(model: string, input: RegisterVersionInput, hooks: RegistrationHooks = {}): Promise<RegisteredVersion> {
     return registerVersion(this.context, model, input, hooks);
+  }
+
+  /**
+   * Copies version `source.version` of `source.model` (this session's own or a global
+   * model) to the next version of this session's own `target`, created if missing:
+   * same blob, metrics and metadata, lineage recorded (see ./registry/copy.ts).
+   */
+  copyVersion(target: string, source: CopySource, options: CopyOptions = {}): Promise<CopiedVersion> {
+    return copyVersion(this.context, target, source, options);
   }
 
   /**

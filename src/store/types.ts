@@ -89,6 +89,10 @@ export interface ModelVersion {
   readonly schemaHash: string | null;
   /** The schema as stored: `{ fields: [{ name, kind, nullRate, cardinality }], recordCount }`, or null. */
   readonly schema: unknown;
+  /** A copy's source (`CREATE MODEL t FROM MODEL s VERSION n`): model name, its tenant (null: global) and version; all null otherwise. */
+  readonly copiedFromModel: string | null;
+  readonly copiedFromTenant: string | null;
+  readonly copiedFromVersion: number | null;
   /** Names of the model's aliases that point at this version, sorted. */
   readonly aliases: readonly string[];
   /** The version's tags. */

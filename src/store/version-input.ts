@@ -14,7 +14,7 @@ import { NO_TAGS, type VersionRecord } from './records.js';
 import type { RegisterVersionInput } from './types.js';
 
 /** What only the registry knows about a new version: its weights, lineage key and time. */
-type RegistryFields = Pick<VersionRecord, 'createdAt' | 'baseModel' | 'baseVersion' | 'sha256' | 'sizeBytes' | 'blob' | 'chunks'>;
+type RegistryFields = Pick<VersionRecord, 'createdAt' | 'baseModel' | 'baseVersion' | 'sha256' | 'sizeBytes' | 'blob' | 'chunks' | 'copiedFromModel' | 'copiedFromVersion'>;
 
 /** A version record before the registry fills in {@link RegistryFields}. */
 export type PreparedVersion = Omit<VersionRecord, keyof RegistryFields>;
@@ -52,6 +52,8 @@ export function versionRecord(f: PreparedVersion, r: RegistryFields): VersionRec
     config: f.config,
     schema: f.schema,
     schemaHash: f.schemaHash,
+    copiedFromModel: r.copiedFromModel,
+    copiedFromVersion: r.copiedFromVersion,
     tags: f.tags,
   };
 }

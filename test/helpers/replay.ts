@@ -45,6 +45,18 @@ export function replay(events: readonly Row[]): Map<string, ReplayedModel> {
         expect(model.versions.has(version!), `version ${version} of ${id} created twice`).toBe(false);
         model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: {} });
         break;
+      case 'version_copied': {
+        // On the target (`detail.from`) a copy creates a version; on the source (`detail.to`) it changes nothing.
+        const detail = e.detail as { from?: unknown; to?: unknown } | null;
+        if (detail?.from === undefined) {
+          expect(detail?.to, `event ${e.seq}: a version_copied event names from or to`).toBeDefined();
+          at();
+          break;
+        }
+        expect(model.versions.has(version!), `version ${version} of ${id} created twice`).toBe(false);
+        model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: {} });
+        break;
+      }
       case 'active_moved':
         expect(e.old_value, `event ${e.seq}: old_value is the pointer before`).toBe(model.active);
         model.active = e.new_value as number | null;

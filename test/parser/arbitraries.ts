@@ -151,7 +151,14 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
     options: fc.array(option, { maxLength: 4 }),
     schema: fc.option(schema, { nil: null }),
   }),
-  record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: versionRef }),
+  record({
+    kind: fc.constant('CopyVersion' as const),
+    model: awkwardName,
+    source: awkwardName,
+    version: value,
+    options: fc.array(option, { maxLength: 4 }),
+  }),
+    record({ kind: fc.constant('UseVersion' as const), model: awkwardName, version: versionRef }),
   record({
     kind: fc.constant('UseBestVersion' as const),
     model: awkwardName,

@@ -39,6 +39,25 @@ describe('BACKUP TO', () => {
     expect((await copy.query('LOOKUP MODEL FOR SCHEMA (a name)')).rows[0]).toMatchObject({ mode: 'warm_load', model: 'm', version: 1 });
   });
 
+  it('copies a blob shared by many versions once, and the copy still shares it', async () => {
+    const source = await resources.dir();
+    const db = resources.track(await open({ path: source, allowFileAccess: true }));
+    const shared = weights(5, 1024 * 1024 + 3);
+    for (const model of ['a', 'b', 'a', 'c']) await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [shared]);
+    await db.query('CREATE MODEL b WITH (weights = $1)', [weights(6)]);
+    const dest = join(await resources.dir(), 'backup');
+    const result = await db.query('BACKUP TO $1', [dest]);
+    expect(result.rows[0]).toMatchObject({ versions: 5, weights_bytes: shared.length + 16 });
+    const copy = resources.track(await open({ path: dest }));
+    expect((await copy.query('CHECK REGISTRY')).rows).toEqual([]);
+    for (const [model, version] of [['a', 1], ['a', 2], ['b', 1], ['c', 1]] as const) expect(sha256(await copy.registry.readWeights(model, version))).toBe(sha256(shared));
+    await copy.close();
+    const level = await openLevel({ path: dest });
+    expect(await level.weights.keys().all()).toHaveLength(3); // two chunks of the shared blob, one of the other
+    expect(await level.weightRefs.keys().all()).toHaveLength(5);
+    await level.root.close();
+  });
+
   it('under concurrent CREATE, USE VERSION and ARCHIVE: the copy is the source at one moment', async () => {
     const db = await memoryDb({ allowFileAccess: true });
     const models = ['a', 'b', 'c'];

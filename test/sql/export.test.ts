@@ -127,7 +127,7 @@ describe('exportWeights failures in the registry are typed and leave nothing beh
     const error = await expectFailsUnchanged(reopened, () => reopened.registry.exportWeights('m', 1, target), 'CORRUPTION', /do not match their stored SHA-256/);
     expect(error.path).toBe(target);
     // Like readWeights: the damaged data is named by namespace and key (the blob id).
-    const blob = keys[1]!.slice(0, 32);
+    const blob = keys[1]!.slice(0, keys[1]!.indexOf(':'));
     expect(error).toMatchObject({ namespace: 'weights', key: blob, model: 'm', version: 1 });
     expect(error.message).toContain(`namespace 'weights', blob '${blob}'`);
     expect(await readFile(target, 'utf8')).toBe('previous export');

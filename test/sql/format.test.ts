@@ -8,8 +8,10 @@ import { storedJson } from '../helpers/store.js';
 import { open } from '../../src/index.js';
 import { openLevel, type Level, type TextSublevel } from '../../src/store/level.js';
 import { STORE_FORMAT } from '../../src/store/records.js';
+import { Resources, one, sha256, weights } from '../helpers/sql.js';
 import { sealJson } from '../../src/store/checksum.js';
-import { Resources, one, weights } from '../helpers/sql.js';
+import { checkIntegrity } from '../../src/store/integrity.js';
+import { blobChunkKey, modelKey, versionKey } from '../../src/store/keys.js';
 
 const resources = new Resources();
 afterEach(() => resources.cleanup());
@@ -114,6 +116,79 @@ describe('storage format', () => {
     await level.root.close();
     const reopened = resources.track(await open({ path: dir }));
     await expect(reopened.query('SELECT * FROM ML_MODEL_VERSIONS')).rejects.toMatchObject({ code: 'CORRUPTION', namespace: 'model_versions' });
+  });
+});
+
+describe('format 3 → 4: weights stored once per content', () => {
+  /**
+   * What format 3 wrote: each version's bytes under its own random 32-hex blob id (even
+   * identical ones), no `weight_refs`, a bare `<blob>` upload marker, and format 3.
+   */
+  async function writeFormat3(dir: string, data: Buffer): Promise<{ blobs: string[]; orphan: string }> {
+    const level = await openLevel({ path: dir });
+    try {
+      const blobs: string[] = [];
+      let n = 0;
+      for (const model of ['a', 'b']) {
+        const blob = `${String(n++).repeat(32)}`.slice(0, 32);
+        blobs.push(blob);
+        const record = {
+          archived: false, sha256: sha256(data), sizeBytes: data.length, blob, chunks: 1, artifact: null, hyperparams: null, metrics: null,
+          trainingSql: null, trainingDataHash: null, parentVersion: null, createdAt: 1000, createdBy: null, description: null, jobId: null,
+          stage: 'dev', promotedAt: null, retired: false, modelType: null, task: null, backend: null, baseModel: null, baseVersion: null,
+          config: null, schema: null, schemaHash: null,
+        };
+        const head = { active: 1, latest: 1, archived: 0, createdAt: 1000, updatedAt: 1000, retired: false, production: null };
+        await level.models.put(modelKey(model), sealJson(JSON.stringify(head)));
+        await level.versions.put(versionKey(modelKey(model), 1), sealJson(JSON.stringify(record)));
+        await level.weights.put(blobChunkKey(blob, 0), new Uint8Array(data));
+      }
+      const orphan = 'e'.repeat(32);
+      await level.weights.put(blobChunkKey(orphan, 0), new Uint8Array([1, 2, 3]));
+      await level.uploads.put(orphan, '1000');
+      await level.meta.put('format', '3');
+      return { blobs, orphan };
+    } finally {
+      await level.root.close();
+    }
+  }
+
+  it('a format-3 folder opens: its weights still read, get their references, its crashed upload is cleaned up, and it is marked 4', async () => {
+    const dir = await resources.dir();
+    const data = weights(3, 100);
+    const { blobs, orphan } = await writeFormat3(dir, data);
+    const db = resources.track(await open({ path: dir }));
+    expect(Buffer.from(await db.registry.readWeights('a', 1)).equals(data)).toBe(true);
+    expect(Buffer.from(await db.registry.readWeights('b', 1)).equals(data)).toBe(true);
+    expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+    // New versions store content once, next to the old random-id blobs.
+    await db.query('CREATE MODEL a WITH (weights = $1)', [data]);
+    await db.query('CREATE MODEL b WITH (weights = $1)', [data]);
+    expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+    await db.close();
+    const level = await openLevel({ path: dir });
+    expect(await level.meta.get('format')).toBe(String(STORE_FORMAT));
+    expect(await level.uploads.keys().all()).toEqual([]);
+    expect((await level.weights.keys().all()).sort()).toEqual([...blobs, sha256(data)].map((blob) => blobChunkKey(blob, 0)).sort());
+    expect(await level.weights.get(blobChunkKey(orphan, 0))).toBeUndefined();
+    expect(await level.weightRefs.keys().all()).toEqual(
+      [`${blobs[0]}:${versionKey(modelKey('a'), 1)}`, `${blobs[1]}:${versionKey(modelKey('b'), 1)}`, `${sha256(data)}:${versionKey(modelKey('a'), 2)}`, `${sha256(data)}:${versionKey(modelKey('b'), 2)}`].sort(),
+    );
+    await level.root.close();
+  });
+
+  it('modelsql check of a format-3 folder (no upgrade) expects no references', async () => {
+    const dir = await resources.dir();
+    await writeFormat3(dir, weights(3, 100));
+    const level = await openLevel({ path: dir });
+    try {
+      const found = [];
+      for await (const p of checkIntegrity(level)) found.push(p);
+      expect(found).toEqual([]);
+      expect(await level.weightRefs.keys().all()).toEqual([]);
+    } finally {
+      await level.root.close();
+    }
   });
 });
 

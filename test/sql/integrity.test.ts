@@ -202,18 +202,65 @@ describe('CHECK REGISTRY', () => {
     }
   });
 
-  it('reports an upload marker naming a referenced blob (modelsql check reads without the recovery open() runs)', async () => {
+  it('an upload marker naming a referenced blob is no problem: recovery keeps a referenced blob', async () => {
     const { dir } = await populatedFolder();
     const level = await openLevel({ path: dir });
+    let blob: string;
     try {
-      const blob = await blobOf(level, versionKey(m, 1));
-      await level.uploads.put(blob, '1');
+      blob = await blobOf(level, versionKey(m, 1));
+      await level.uploads.put(`${blob}:${'a'.repeat(32)}`, '1');
       const found = [];
       for await (const p of checkIntegrity(level)) found.push(p);
-      expect(found).toEqual([{ namespace: 'uploads', key: blob, problem: expect.stringMatching(/upload marker names the blob of version record/) }]);
+      expect(found).toEqual([]);
     } finally {
       await level.root.close();
     }
+    const db = resources.track(await open({ path: dir }));
+    expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+    expect((await db.registry.readWeights('m', 1)).length).toBe(weights(1).length);
+  });
+
+  it('understands shared blobs: one blob for identical bytes, dangling and missing references, and shared bytes that mismatch', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    for (const model of ['a', 'b', 'c']) await db.query(`CREATE MODEL ${model} WITH (weights = $1)`, [weights(7)]);
+    expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+    await db.close();
+    const rows = await checkAfter(dir, async (level) => {
+      const blob = await blobOf(level, versionKey(modelKey('a'), 1));
+      expect(await blobOf(level, versionKey(modelKey('c'), 1))).toBe(blob);
+      expect(await level.weights.keys().all()).toEqual([blobChunkKey(blob, 0)]);
+      await level.weightRefs.del(`${blob}:${versionKey(modelKey('b'), 1)}`);
+      await level.weightRefs.put(`${blob}:${versionKey(modelKey('ghost'), 1)}`, '');
+      await level.weights.put(blobChunkKey(blob, 0), new Uint8Array(weights(8)));
+    });
+    const blob = rows.find((row) => row.namespace === 'weights')?.key;
+    const mismatch = (model: string) => ({ namespace: 'weights', key: blob, problem: expect.stringMatching(new RegExp(`do not match .* '${versionKey(modelKey(model), 1)}'`)) });
+    expect(rows).toEqual([
+      mismatch('a'),
+      { namespace: 'weight_refs', key: `${blob}:${versionKey(modelKey('b'), 1)}`, problem: expect.stringMatching(/reference index has no entry/) },
+      mismatch('b'),
+      mismatch('c'),
+      { namespace: 'weight_refs', key: `${blob}:${versionKey(modelKey('ghost'), 1)}`, problem: expect.stringMatching(/dangling reference: version record .* does not exist/) },
+    ]);
+  });
+
+  it('reports a content blob not marked as stored whole, and a mark whose chunks are gone', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    await db.query('CREATE MODEL a WITH (weights = $1)', [weights(7)]);
+    await db.close();
+    const ghost = 'f'.repeat(64);
+    const rows = await checkAfter(dir, async (level) => {
+      const blob = await blobOf(level, versionKey(modelKey('a'), 1));
+      expect(await level.blobs.get(blob)).toBe('1');
+      await level.blobs.del(blob);
+      await level.blobs.put(ghost, '2');
+    });
+    expect(rows).toEqual([
+      { namespace: 'blobs', key: expect.stringMatching(/^[0-9a-f]{64}$/), problem: expect.stringMatching(/not marked as stored whole with 1 chunks/) },
+      { namespace: 'blobs', key: ghost, problem: expect.stringMatching(/chunk 1 is missing/) },
+    ]);
   });
 
   it('finds orphan chunks with a bounded set of blob ids, partition by partition', async () => {

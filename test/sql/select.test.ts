@@ -18,7 +18,7 @@ const VERSION_COLUMNS = [
   'model', 'version', 'active', 'archived', 'sha256', 'size_bytes', 'artifact', 'hyperparams', 'metrics',
   'training_sql', 'training_data_hash', 'parent_version', 'created_at', 'created_by', 'description',
   'stage', 'promoted_at', 'retired', 'model_type', 'task', 'backend', 'base_model', 'base_version', 'base_tenant', 'config',
-  'schema_hash', 'schema', 'aliases', 'tags', 'tenant',
+  'schema_hash', 'schema', 'aliases', 'tags', 'tenant', 'copied_from_model', 'copied_from_version', 'copied_from_tenant',
 ];
 const JOB_COLUMNS = ['id', 'kind', 'target', 'status', 'progress', 'created_at', 'started_at', 'finished_at', 'duration_ms', 'error', 'spec', 'metrics', 'version', 'tenant'];
 

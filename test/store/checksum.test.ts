@@ -36,7 +36,7 @@ const version: fc.Arbitrary<VersionRecord> = record<VersionRecord>({
   parentVersion: maybeNum, createdAt: num, createdBy: maybeText, description: maybeText, jobId: maybeText,
   stage: fc.constantFrom('dev', 'staging', 'production'), promotedAt: maybeNum, retired: fc.boolean(), modelType: maybeText,
   task: maybeText, backend: maybeText, baseModel: maybeText, baseVersion: maybeNum, config: maybeText, schema: maybeText,
-  schemaHash: fc.option(hex64, { nil: null }), tags: fc.dictionary(fc.string({ maxLength: 8 }), text),
+  schemaHash: fc.option(hex64, { nil: null }), tags: fc.dictionary(fc.string({ maxLength: 8 }), text), copiedFromModel: maybeText, copiedFromVersion: maybeNum,
 });
 
 const job: fc.Arbitrary<JobRecord> = record<JobRecord>({

@@ -206,6 +206,8 @@ export class RegistryContext implements RegistryStore {
     const vKey = versionKey(key, version);
     const base = record.baseModel === null ? null : parseModelKey(record.baseModel);
     if (base === undefined) throw corruption(NS.versions, vKey, `field 'baseModel' is not a model key`);
+    const copiedFrom = record.copiedFromModel === null ? null : parseModelKey(record.copiedFromModel);
+    if (copiedFrom === undefined) throw corruption(NS.versions, vKey, `field 'copiedFromModel' is not a model key`);
     return {
       model,
       tenant: this.tenantOf(key),
@@ -236,6 +238,9 @@ export class RegistryContext implements RegistryStore {
       config: decodeJsonText(record.config, NS.versions, vKey),
       schemaHash: record.schemaHash,
       schema: decodeJsonText(record.schema, NS.versions, vKey),
+      copiedFromModel: copiedFrom?.name ?? null,
+      copiedFromTenant: copiedFrom?.tenant ?? null,
+      copiedFromVersion: record.copiedFromVersion,
       aliases: aliasesOf(head, version),
       tags: record.tags,
     };

@@ -42,7 +42,7 @@ export async function registerVersion(ctx: RegistryContext, model: string, input
     return await register(ctx, model, input, hooks);
   } catch (error) {
     // An uploaded blob this registration would have referenced is now garbage.
-    if (hooks.weights) await ctx.blobs.discard(hooks.weights.blob).catch(() => undefined);
+    if (hooks.weights) await ctx.blobs.discard(hooks.weights.blob, hooks.weights.upload).catch(() => undefined);
     throw error;
   }
 }
@@ -51,14 +51,12 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
   validateModelName(model);
   const { fields, fingerprint } = prepareVersion(input, { jobId: hooks.jobId ?? null, uploaded: hooks.weights, defaultActor: ctx.defaultActor });
   const { level, blobs } = ctx;
-  // Copied before the first await: the caller may reuse its buffer once query() returns.
-  let blob: StoredBlob | null = hooks.weights ?? null;
-  let weightOps: readonly WriteOp[] = [];
-  if (hooks.weights) weightOps = blobs.commitOps(hooks.weights.blob);
-  else if (input.weights) ({ blob, ops: weightOps } = blobs.inline(input.weights));
+  // Hashed and copied before the first await: the caller may reuse its buffer once query() returns.
+  const prepared = !hooks.weights && input.weights ? blobs.prepare(input.weights) : null;
+  const blob: StoredBlob | null = hooks.weights ?? prepared?.blob ?? null;
   const base = hooks.base !== undefined ? hooks.base : await resolveBase(ctx, input);
   const key = modelKey(model, ctx.tenant);
-  const { version, active } = await ctx.writeUnit(key, async (head) => {
+  const write = () => ctx.writeUnit(key, async (head) => {
     await checkNewVersion(ctx, model, head, fields.parentVersion);
     const version = (head?.latest ?? 0) + 1;
     // Strictly increasing per model, and stored (head.updatedAt never goes back), so
@@ -85,18 +83,23 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
       baseModel: base?.key ?? null,
       baseVersion: base?.version ?? null,
       createdAt: now,
+      copiedFromModel: null,
+      copiedFromVersion: null,
     });
-    const ops: WriteOp[] = [
-      { type: 'put', sublevel: level.versions, key: versionKey(key, version), value: encodeRecord(record) },
-      ctx.headOp(key, newHead),
-      ...weightOps,
-    ];
+    const vKey = versionKey(key, version);
+    const ops: WriteOp[] = [{ type: 'put', sublevel: level.versions, key: vKey, value: encodeRecord(record) }, ctx.headOp(key, newHead)];
+    if (blob) {
+      ops.push(...(hooks.weights ? blobs.commitOps(hooks.weights) : blobs.writeOps(prepared!)));
+      ops.push(blobs.refOp(blob.blob, vKey));
+    }
     if (fingerprint) ops.push(...ctx.index.addOps({ modelKey: key, version, createdAt: now }, fingerprint));
     if (hooks.extraOps) ops.push(...hooks.extraOps(version));
     const events: EventInput[] = [{ kind: 'version_created', model: key, version, newValue: version, detail: hooks.jobId ? { job_id: hooks.jobId } : null }];
     if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
     return { result: { version, active: newHead.active === version }, ops, events, actor: fields.createdBy };
   });
+  // The blob's lock around the model's: nothing may clean it up between the check that it is stored and the reference.
+  const { version, active } = blob ? await blobs.referencing(blob.blob, write) : await write();
   return { model, version, active, sha256: blob?.sha256 ?? null };
 }
 
@@ -115,7 +118,7 @@ export async function checkRegistration(ctx: RegistryContext, model: string, inp
 }
 
 /** Whether `model` (this session's own; `head` undefined when it has none yet) may take a new version. */
-async function checkNewVersion(ctx: RegistryContext, model: string, head: HeadRecord | undefined, parentVersion: number | null): Promise<void> {
+export async function checkNewVersion(ctx: RegistryContext, model: string, head: HeadRecord | undefined, parentVersion: number | null): Promise<void> {
   if (head?.retired) throw retired(model);
   const latest = head?.latest ?? 0;
   if (latest >= MAX_VERSION) throw invalidArgument(`model '${model}' has reached the last version number`);
