@@ -198,7 +198,7 @@ export class EventLog {
    * abort also ends a `next()` that is waiting for an event. A watcher that falls far
    * behind rereads from disk rather than buffering without bound.
    */
-  async *watch(accept: (event: ModelEvent) => boolean, since?: number, scopes?: readonly string[], signal?: AbortSignal): AsyncGenerator<ModelEvent> {
+  async *watch(accept: (event: ModelEvent) => boolean | Promise<boolean>, since?: number, scopes?: readonly string[], signal?: AbortSignal): AsyncGenerator<ModelEvent> {
     const inbox: Inbox = { events: [], behind: false, wake: null };
     const ended = (): boolean => this.closed || signal?.aborted === true;
     const onAbort = (): void => inbox.wake?.();
@@ -216,7 +216,7 @@ export class EventLog {
           try {
             for await (const event of this.scan(view, last, scopes)) {
               last = event.seq;
-              if (accept(event)) yield event;
+              if (await accept(event)) yield event;
               if (ended()) return;
             }
           } finally {
@@ -228,7 +228,7 @@ export class EventLog {
           if (event.seq <= last) continue; // read from disk already
           if (scopes && !scopes.includes(event.tenant === null ? '' : escapeSegment(event.tenant))) continue;
           last = event.seq;
-          if (accept(event)) yield event;
+          if (await accept(event)) yield event;
           if (ended()) return;
         }
         if (inbox.behind) {
@@ -286,7 +286,7 @@ export class EventLog {
 }
 
 /** Merges streams that are each in seq order into one in seq order. */
-async function* mergeBySeq(streams: readonly AsyncGenerator<ModelEvent>[]): AsyncGenerator<ModelEvent> {
+export async function* mergeBySeq(streams: readonly AsyncGenerator<ModelEvent>[]): AsyncGenerator<ModelEvent> {
   if (streams.length === 1) return yield* streams[0]!;
   const heads = await Promise.all(streams.map((stream) => stream.next()));
   try {
