@@ -97,12 +97,12 @@ export interface RegistryApi {
   summaries(options?: ListOptions): Promise<ModelSummary[]>;
   /** `LOOKUP MODEL FOR SCHEMA`: warm_load, warm_start or cold_start for data with this schema. */
   lookupSchema(schema: SchemaInput): Promise<SchemaLookup>;
-  readWeights(model: string, version: number): Promise<Uint8Array>;
+  readWeights(model: string, version: VersionRef): Promise<Uint8Array>;
   /**
    * Streams a version's weights to a file, verifying their SHA-256 before the file
    * appears under its name. Needs `open({ allowFileAccess: true })`.
    */
-  exportWeights(model: string, version: number, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
+  exportWeights(model: string, version: VersionRef, path: string, options?: { onProgress?: (percent: number) => void }): Promise<{ sha256: string; sizeBytes: number }>;
   /** One model's events (`ML_MODEL_EVENTS`), oldest first: those after seq `since`, at most `limit`. O(events returned). */
   history(model: string, options?: HistoryOptions): Promise<ModelEvent[]>;
   /** Points alias `alias` (a name, without `@`) at `version`, creating or moving it. */
@@ -202,7 +202,7 @@ export class Database {
       listVersions: guard((store, model: string) => store.listVersions(model)),
       summaries: guard((store, options?: ListOptions) => store.summaries(options)),
       lookupSchema: guard((store, schema: SchemaInput) => store.lookupSchema(schema)),
-      readWeights: guard((store, model: string, version: number) => store.readWeights(model, version)),
+      readWeights: guard((store, model: string, version: VersionRef) => store.readWeights(model, version)),
       history: guard((store, model: string, options?: HistoryOptions) => store.history(model, options)),
       setAlias: guard((store, model: string, alias: string, version: VersionRef) => store.setAlias(model, alias, version)),
       dropAlias: guard((store, model: string, alias: string) => store.dropAlias(model, alias)),
@@ -212,10 +212,10 @@ export class Database {
       removeTag: guard((store, model: string, key: string) => store.changeTag(model, null, key, null)),
       setVersionTag: guard((store, model: string, version: VersionRef, key: string, value: string) => store.changeTag(model, checkVersionGiven(version), key, checkTagValue(value))),
       removeVersionTag: guard((store, model: string, version: VersionRef, key: string) => store.changeTag(model, checkVersionGiven(version), key, null)),
-      exportWeights: guard(async (store, model: string, version: number, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
+      exportWeights: guard(async (store, model: string, ref: VersionRef, path: string, options: { onProgress?: (percent: number) => void } = {}) => {
         if (!core.allowFileAccess) throw fileAccessDenied(path);
         if (typeof path !== 'string' || path.length === 0) throw invalidArgument('export path must be a non-empty string');
-        const { content, blob, sha256, sizeBytes } = await store.weightsSource(model, version);
+        const { content, blob, sha256, sizeBytes, version } = await store.weightsSource(model, ref);
         return writeWeightsFile(content, path, { blob, sha256, sizeBytes, model, version }, options.onProgress);
       }),
     };
@@ -302,18 +302,31 @@ export class Database {
     const outer: unknown = options.signal;
     if (outer !== undefined && !(outer instanceof AbortSignal)) throw invalidArgument('signal must be an AbortSignal');
     const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
     if (outer instanceof AbortSignal) {
       if (outer.aborted) stop.abort();
-      else outer.addEventListener('abort', () => stop.abort(), { once: true });
+      else outer.addEventListener('abort', onAbort, { once: true });
     }
+    // The caller's signal may outlive many watches: each takes its listener back when it ends.
+    const release = (): void => {
+      if (outer instanceof AbortSignal) outer.removeEventListener('abort', onAbort);
+    };
     const events = this.store().watch({ ...options, signal: stop.signal });
     const { level } = this.core;
     const iterator: AsyncIterableIterator<ModelEvent> = {
       next: () =>
-        events.next().catch((error: unknown) => {
-          throw translateLevelError(error, level.path);
-        }),
+        events.next().then(
+          (step) => {
+            if (step.done) release();
+            return step;
+          },
+          (error: unknown) => {
+            release();
+            throw translateLevelError(error, level.path);
+          },
+        ),
       return: async () => {
+        release();
         stop.abort();
         await events.return(undefined);
         return { done: true, value: undefined };

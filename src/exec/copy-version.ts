@@ -8,7 +8,7 @@ import { invalidArgument } from '../errors.js';
 import type { CopyVersionNode } from '../parser/ast.js';
 import type { CopyOptions, Registry } from '../store/registry.js';
 import type { Row } from './virtual-table.js';
-import { bindInteger, bindValue, describeValue, type Params } from './params.js';
+import { bindValue, bindVersionRef, describeValue, type Params } from './params.js';
 
 /** Options a copy accepts; everything else comes from the source version. */
 export const COPY_OPTIONS = ['description', 'created_by', 'active'] as const;
@@ -16,8 +16,8 @@ export const COPY_OPTIONS = ['description', 'created_by', 'active'] as const;
 type CopyOptionName = (typeof COPY_OPTIONS)[number];
 
 /** Binds the statement's options: each once, of its type, or INVALID_ARGUMENT naming it. */
-export function planCopy(node: CopyVersionNode, params: Params): { version: number; options: CopyOptions } {
-  const version = bindInteger(node.version, params, 'VERSION');
+export function planCopy(node: CopyVersionNode, params: Params): { version: number | `@${string}`; options: CopyOptions } {
+  const version = bindVersionRef(node.version, params);
   const options: { description?: string | null; createdBy?: string | null; active?: boolean } = {};
   const seen = new Set<string>();
   for (const option of node.options) {

@@ -4,7 +4,7 @@
  */
 
 import { invalidArgument } from '../errors.js';
-import type { CreateModelNode } from '../parser/ast.js';
+import type { CreateModelNode, VersionRefNode } from '../parser/ast.js';
 import { parseJsonText } from '../store/json.js';
 import type { TrainSpec } from '../store/jobs.js';
 import type { RegisterVersionInput } from '../store/types.js';
@@ -65,8 +65,11 @@ function json(name: OptionName, value: unknown): unknown {
   return value; // objects, numbers, booleans, null: validated as JSON by the registry
 }
 
-/** Binds and checks the options of a CREATE MODEL statement. */
-export function planCreateModel(node: CreateModelNode, params: Params): CreatePlan {
+/**
+ * Binds and checks the options of a CREATE MODEL statement. `parentVersion`: what `FROM VERSION` names, already resolved to a number when it
+ * was written `@alias` (the executor asks the registry); default: bound here.
+ */
+export function planCreateModel(node: CreateModelNode, params: Params, parentVersion?: number | null): CreatePlan {
   const values = new Map<OptionName, unknown>();
   for (const option of node.options) {
     const name = option.name as OptionName;
@@ -105,7 +108,7 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
     createdBy: opt('created_by', text, null),
     description: opt('description', text, null),
     active: opt('active', bool, true),
-    parentVersion: node.fromVersion === null ? null : bindInteger(node.fromVersion, params, 'FROM VERSION'),
+    parentVersion: parentVersion !== undefined ? parentVersion : node.fromVersion === null ? null : bindParentVersion(node.fromVersion, params),
     modelType: opt('model_type', text, null),
     task: opt('task', text, null),
     backend: opt('backend', text, null),
@@ -123,4 +126,10 @@ export function planCreateModel(node: CreateModelNode, params: Params): CreatePl
   if (metrics !== null) throw invalidArgument('metrics and trainer cannot be combined: the trainer reports the metrics');
   const { weights: _weights, hyperparams: _hyperparams, metrics: _metrics, ...registration } = input;
   return { kind: 'train', async: isAsync, spec: { trainer, hyperparams, registration } };
+}
+
+/** `FROM VERSION n` bound; an alias must have been resolved by the caller. */
+function bindParentVersion(node: VersionRefNode, params: Params): number {
+  if (node.kind === 'AliasRef') throw invalidArgument(`FROM VERSION @${node.name} must be resolved before planning`);
+  return bindInteger(node, params, 'FROM VERSION');
 }

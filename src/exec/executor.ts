@@ -54,7 +54,9 @@ export async function executeStatement(node: StatementNode, params: Params, cont
   const { registry, jobs, tenant } = context;
   switch (node.kind) {
     case 'CreateModel': {
-      const plan = planCreateModel(node, params);
+      // FROM VERSION @alias names the version the alias points at when the statement starts.
+      const parentRef = node.fromVersion === null ? null : bindVersionRef(node.fromVersion, params, 'FROM VERSION');
+      const plan = planCreateModel(node, params, typeof parentRef === 'string' ? await registry.resolveAlias(node.model, parentRef) : parentRef);
       if (plan.kind === 'register') {
         let weights;
         if (plan.weightsFile) {

@@ -187,7 +187,7 @@ export interface SchemaNode {
 export interface CreateModelNode {
   readonly kind: 'CreateModel';
   readonly model: string;
-  readonly fromVersion: ValueNode | null;
+  readonly fromVersion: VersionRefNode | null;
   readonly options: readonly OptionNode[];
   readonly schema: SchemaNode | null;
 }
@@ -200,7 +200,7 @@ export interface CopyVersionNode {
   readonly kind: 'CopyVersion';
   readonly model: string;
   readonly source: string;
-  readonly version: ValueNode;
+  readonly version: VersionRefNode;
   readonly options: readonly OptionNode[];
 }
 

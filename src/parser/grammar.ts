@@ -113,8 +113,8 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.Create);
     this.CONSUME(t.Model);
     const model = this.SUBRULE(this.modelName);
-    let fromVersion: ValueNode | null = null;
-    let copy: { source: string; version: ValueNode } | null = null;
+    let fromVersion: VersionRefNode | null = null;
+    let copy: { source: string; version: VersionRefNode } | null = null;
     const options: OptionNode[] = [];
     this.OPTION(() => {
       this.CONSUME(t.From);
@@ -122,7 +122,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
         {
           ALT: () => {
             this.CONSUME(t.Version);
-            fromVersion = this.SUBRULE(this.value);
+            fromVersion = this.SUBRULE(this.versionRef);
           },
         },
         {
@@ -130,7 +130,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
             this.CONSUME2(t.Model);
             const source = this.SUBRULE2(this.modelName);
             this.CONSUME2(t.Version);
-            copy = { source, version: this.SUBRULE2(this.value) };
+            copy = { source, version: this.SUBRULE2(this.versionRef) };
           },
         },
       ]);
@@ -152,7 +152,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
         schema = this.SUBRULE(this.schemaClause);
       },
     });
-    const copied = copy as { source: string; version: ValueNode } | null;
+    const copied = copy as { source: string; version: VersionRefNode } | null;
     if (copied) return { kind: 'CopyVersion', model, source: copied.source, version: copied.version, options };
     return { kind: 'CreateModel', model, fromVersion, options, schema };
   });

@@ -168,7 +168,7 @@ export function printStatement(node: StatementNode): string {
   switch (node.kind) {
     case 'CreateModel': {
       let sql = `CREATE MODEL ${printName(node.model, keepCase)}`;
-      if (node.fromVersion) sql += ` FROM VERSION ${printValue(node.fromVersion)}`;
+      if (node.fromVersion) sql += ` FROM VERSION ${printVersionRef(node.fromVersion)}`;
       if (node.options.length > 0) {
         const options = node.options.map(
           (o) => `${printName(o.name, lower)} = ${o.value.kind === 'File' ? `FILE ${printValue(o.value.path)}` : printValue(o.value)}`,
@@ -179,7 +179,7 @@ export function printStatement(node: StatementNode): string {
       return sql;
     }
     case 'CopyVersion': {
-      let sql = `CREATE MODEL ${printName(node.model, keepCase)} FROM MODEL ${printName(node.source, keepCase)} VERSION ${printValue(node.version)}`;
+      let sql = `CREATE MODEL ${printName(node.model, keepCase)} FROM MODEL ${printName(node.source, keepCase)} VERSION ${printVersionRef(node.version)}`;
       if (node.options.length > 0) {
         const options = node.options.map((o) => `${printName(o.name, lower)} = ${o.value.kind === 'File' ? `FILE ${printValue(o.value.path)}` : printValue(o.value)}`);
         sql += ` WITH (${options.join(', ')})`;

@@ -155,7 +155,7 @@ async function copyAll(source: Level, copy: Level, snapshot: AbstractSnapshot): 
     await writer.put(copy.jobs, key, value);
     jobs++;
   }
-  const copies: [TextSublevel, TextSublevel][] = (['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta', 'weightRefs'] as const).map((name) => [source[name], copy[name]]);
+  const copies: [TextSublevel, TextSublevel][] = (['jobQueue', 'stages', 'schemaTokens', 'fingerprints', 'meta', 'weightRefs', 'events', 'modelEvents', 'scopeEvents'] as const).map((name) => [source[name], copy[name]]);
   const [oldFrom, oldTo] = [layout1Sublevels(source), layout1Sublevels(copy)];
   copies.push([oldFrom[0], oldTo[0]], [oldFrom[1], oldTo[1]]);
   for (const [from, to] of copies) {

@@ -279,12 +279,12 @@ export class Registry {
    * match, and its chunks in order as `content`, unchecked (the caller verifies while streaming).
    * A version without stored weights is INVALID_ARGUMENT.
    */
-  weightsSource(model: string, version: number): Promise<WeightsSource> {
+  weightsSource(model: string, version: VersionRef): Promise<WeightsSource> {
     return weightsSource(this.context, model, version);
   }
 
   /** The weights of one version, checked against their stored SHA-256 and size. */
-  readWeights(model: string, version: number): Promise<Uint8Array> {
+  readWeights(model: string, version: VersionRef): Promise<Uint8Array> {
     return readWeights(this.context, model, version);
   }
 

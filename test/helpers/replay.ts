@@ -33,7 +33,7 @@ export function replay(events: readonly Row[]): Map<string, ReplayedModel> {
     lastSeq = e.seq as number;
     const id = `${e.tenant ?? ''}/${e.model}`;
     let model = models.get(id);
-    if (!model) models.set(id, (model = { active: null, retired: false, aliases: {}, tags: {}, versions: new Map() }));
+    if (!model) models.set(id, (model = { active: null, retired: false, aliases: Object.create(null), tags: Object.create(null), versions: new Map() }));
     const version = e.version as number | null;
     const at = (): ReplayedVersion => {
       const found = version === null ? undefined : model.versions.get(version);
@@ -43,7 +43,7 @@ export function replay(events: readonly Row[]): Map<string, ReplayedModel> {
     switch (e.kind) {
       case 'version_created':
         expect(model.versions.has(version!), `version ${version} of ${id} created twice`).toBe(false);
-        model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: {} });
+        model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: Object.create(null) });
         break;
       case 'version_copied': {
         // On the target (`detail.from`) a copy creates a version; on the source (`detail.to`) it changes nothing.
@@ -54,7 +54,7 @@ export function replay(events: readonly Row[]): Map<string, ReplayedModel> {
           break;
         }
         expect(model.versions.has(version!), `version ${version} of ${id} created twice`).toBe(false);
-        model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: {} });
+        model.versions.set(version!, { archived: false, stage: 'dev', retired: false, tags: Object.create(null) });
         break;
       }
       case 'active_moved':

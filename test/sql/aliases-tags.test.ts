@@ -144,6 +144,28 @@ describe('SET ALIAS / DROP ALIAS', () => {
   });
 });
 
+describe('@alias in the other places a version is named', () => {
+  it('readWeights and exportWeights, CREATE ... FROM VERSION @a, and a copy FROM MODEL s VERSION @a', async () => {
+    const d = await withVersions(await db(), 2);
+    await d.query('ALTER MODEL spam SET ALIAS champion TO VERSION 1');
+    expect(Buffer.from(await d.registry.readWeights('spam', '@champion')).equals(weights(0))).toBe(true);
+    expect(one(await d.query('CREATE MODEL spam FROM VERSION @champion WITH (weights = $1)', [weights(9)]))).toMatchObject({ version: 3 });
+    expect(one(await d.query("SELECT parent_version FROM ML_MODEL_VERSIONS WHERE model = 'spam' AND version = 3")).parent_version).toBe(1);
+    expect(one(await d.query('CREATE MODEL spam_prod FROM MODEL spam VERSION @champion'))).toMatchObject({ model: 'spam_prod', version: 1, copied_from_version: 1 });
+    expect((await d.registry.copyVersion('spam_prod', { model: 'spam', version: '@champion' })).copiedFrom.version).toBe(1);
+    await expectFailsUnchanged(d, () => d.query('CREATE MODEL spam FROM VERSION @nope WITH (weights = $1)', [weights(8)]), 'UNKNOWN_ALIAS');
+    await expectFailsUnchanged(d, () => d.query('CREATE MODEL x FROM MODEL spam VERSION @nope'), 'UNKNOWN_ALIAS');
+    await expectError(d.registry.readWeights('spam', '@nope'), 'UNKNOWN_ALIAS');
+  });
+
+  it('a model has at most 100 aliases', async () => {
+    const d = await withVersions(await db(), 1);
+    for (let i = 0; i < 100; i++) await d.registry.setAlias('spam', `a${i}`, 1);
+    await expectFailsUnchanged(d, () => d.query('ALTER MODEL spam SET ALIAS one_more TO VERSION 1'), 'INVALID_ARGUMENT', /100 aliases/);
+    await d.query('ALTER MODEL spam SET ALIAS a0 TO VERSION 1'); // an existing one may still be set
+  });
+});
+
 describe('SET TAG / UNSET TAG', () => {
   it('tags models and versions; setting the same value or unsetting a missing tag changes nothing', async () => {
     const d = await withVersions(await db(), 2);

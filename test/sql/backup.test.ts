@@ -39,6 +39,24 @@ describe('BACKUP TO', () => {
     expect((await copy.query('LOOKUP MODEL FOR SCHEMA (a name)')).rows[0]).toMatchObject({ mode: 'warm_load', model: 'm', version: 1 });
   });
 
+  it('copies the event log, aliases and tags: history, USE PREVIOUS VERSION and the next seq carry on', async () => {
+    const db = resources.track(await open({ path: await resources.dir(), allowFileAccess: true }));
+    for (let i = 0; i < 3; i++) await db.query('CREATE MODEL m WITH (weights = $1)', [weights(i)]);
+    await db.query('ALTER MODEL m SET ALIAS champion TO VERSION 2');
+    await db.query("ALTER MODEL m VERSION @champion SET TAG validated = 'yes'");
+    const dest = join(await resources.dir(), 'backup');
+    await db.query('BACKUP TO $1', [dest]);
+    const copy = resources.track(await open({ path: dest }));
+    const log = 'SELECT * FROM ML_MODEL_EVENTS';
+    expect((await copy.query(log)).rows).toEqual((await db.query(log)).rows);
+    expect((await copy.query('CHECK REGISTRY')).rows).toEqual([]);
+    expect(await copy.registry.resolve('m', 'champion')).toBe(2);
+    expect((await copy.registry.getVersion('m', '@champion')).tags).toEqual({ validated: 'yes' });
+    expect((await copy.registry.usePreviousVersion('m')).version).toBe(2);
+    const [last] = (await db.query('SELECT seq FROM ML_MODEL_EVENTS ORDER BY seq DESC LIMIT 1')).rows;
+    expect((await copy.query('SELECT seq FROM ML_MODEL_EVENTS ORDER BY seq DESC LIMIT 1')).rows).toEqual([{ seq: (last!.seq as number) + 1 }]);
+  });
+
   it('copies a blob shared by many versions once, and the copy still shares it', async () => {
     const source = await resources.dir();
     const db = resources.track(await open({ path: source, allowFileAccess: true }));

@@ -244,6 +244,28 @@ describe('ending a watch', () => {
     expect((await iterator.next()).done).toBe(true);
   });
 
+  it('each ended watch takes its listener off the caller\'s signal; history() options must be an object', async () => {
+    const d = await db();
+    const controller = new AbortController();
+    const added: unknown[] = [];
+    const removed: unknown[] = [];
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((type: string, listener: never, options?: never) => (added.push(listener), add(type, listener, options))) as never;
+    controller.signal.removeEventListener = ((type: string, listener: never) => (removed.push(listener), remove(type, listener))) as never;
+    for (let i = 0; i < 3; i++) {
+      const iterator = d.watch({ signal: controller.signal })[Symbol.asyncIterator]();
+      const waiting = iterator.next();
+      await iterator.return?.();
+      await waiting;
+    }
+    expect(added).toHaveLength(3);
+    expect(new Set(removed.filter((l) => added.includes(l))).size).toBe(3);
+    await create(d, 'spam');
+    await expectError(d.registry.history('spam', null as never), 'INVALID_ARGUMENT');
+    await expectError(d.registry.history('spam', 'x' as never), 'INVALID_ARGUMENT');
+  });
+
   it('an aborted signal ends the loop, also while it waits', async () => {
     const d = await db();
     const controller = new AbortController();

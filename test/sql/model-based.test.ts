@@ -35,7 +35,7 @@ interface ModelState {
   pointer: (number | null)[];
 }
 
-const newModel = (): ModelState => ({ versions: [], active: null, retired: false, aliases: new Map(), tags: {}, pointer: [] });
+const newModel = (): ModelState => ({ versions: [], active: null, retired: false, aliases: new Map(), tags: Object.create(null), pointer: [] });
 
 /** Moves the model's pointer the ordinary way (not a rollback). */
 function move(state: ModelState, to: number | null): void {
@@ -141,7 +141,7 @@ class Create implements fc.AsyncCommand<Model, Database> {
     const row = one(await db.query(sql, [bytes, this.active]));
     const state = model.get(this.name) ?? newModel();
     model.set(this.name, state);
-    state.versions.push({ archived: false, stage: 'dev', retired: false, tags: {} });
+    state.versions.push({ archived: false, stage: 'dev', retired: false, tags: Object.create(null) });
     const version = state.versions.length;
     if (this.active) move(state, version);
     expect(row).toEqual({ model: this.name, version, active: this.active, sha256: sha256(bytes) });
@@ -475,7 +475,7 @@ class Retire implements fc.AsyncCommand<Model, Database> {
 const name = fc.constantFrom(...NAMES);
 /** Mostly versions that may exist; sometimes 0 (invalid) or one past what a short run creates. */
 const version = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 6) });
-const alias = fc.constantFrom('champion', 'challenger');
+const alias = fc.constantFrom('champion', 'challenger', '__proto__');
 const ref: fc.Arbitrary<Ref> = fc.oneof({ weight: 3, arbitrary: version }, { weight: 1, arbitrary: alias.map((a): Ref => `@${a}`) });
 const commands = [
   fc.tuple(name, fc.boolean(), fc.nat(255)).map(([n, a, s]) => new Create(n, a, s)),
@@ -486,7 +486,7 @@ const commands = [
   name.map((n) => new UsePrevious(n)),
   fc.tuple(name, alias, ref).map(([n, a, v]) => new SetAlias(n, a, v)),
   fc.tuple(name, alias).map(([n, a]) => new DropAlias(n, a)),
-  fc.tuple(name, fc.option(ref, { freq: 2 }), fc.constantFrom('team', 'validated'), fc.option(fc.constantFrom('a', 'b'), { freq: 3 })).map(
+  fc.tuple(name, fc.option(ref, { freq: 2 }), fc.constantFrom('team', 'validated', '__proto__'), fc.option(fc.constantFrom('a', 'b'), { freq: 3 })).map(
     ([n, v, k, value]) => new ChangeTag(n, v, k, value),
   ),
   fc.tuple(name, fc.constantFrom('ASC' as const, 'DESC' as const), fc.option(fc.constantFrom(...STAGE_ORDER), { nil: null })).map(([n, d, s]) => new UseBest(n, d, s)),

@@ -16,6 +16,8 @@ import type { RegistryContext } from './context.js';
 
 /** Longest alias name. */
 export const MAX_ALIAS_LENGTH = 64;
+/** Most aliases one model may have: they live in its head, which every statement on it reads. */
+export const MAX_ALIASES = 100;
 const ALIAS_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** An alias name as written (without `@`), or INVALID_ARGUMENT. */
@@ -63,9 +65,8 @@ export function aliasesOf(head: HeadRecord, version: number): string[] {
 
 /** The aliases of a head as `name → version`, names sorted. */
 export function aliasTargets(head: HeadRecord): Record<string, number> {
-  const targets: Record<string, number> = {};
-  for (const name of Object.keys(head.aliases).sort()) targets[name] = head.aliases[name]!.version;
-  return targets;
+  // fromEntries defines own properties: an alias named `__proto__` is kept like any other.
+  return Object.fromEntries(Object.keys(head.aliases).sort().map((name) => [name, head.aliases[name]!.version]));
 }
 
 /**
@@ -78,7 +79,7 @@ export function dropAliasesWhere(key: string, head: HeadRecord, dropped: (versio
   for (const name of Object.keys(head.aliases).sort()) {
     const alias = head.aliases[name]!;
     if (dropped(alias.version)) events.push({ kind: 'alias_dropped', model: key, version: alias.version, oldValue: alias.version, newValue: null, detail: { alias: name, reason } });
-    else aliases[name] = alias;
+    else Object.defineProperty(aliases, name, { value: alias, enumerable: true, writable: true, configurable: true });
   }
   return { aliases, events };
 }
@@ -108,6 +109,7 @@ export async function setAlias(ctx: RegistryContext, model: string, alias: strin
     const existing = Object.hasOwn(head.aliases, alias) ? head.aliases[alias]! : null;
     const previous = existing?.version ?? null;
     if (previous === version) return { result: { alias, previous, version }, ops: [] };
+    if (existing === null && Object.keys(head.aliases).length >= MAX_ALIASES) throw invalidArgument(`model '${model}' already has ${MAX_ALIASES} aliases, the most it may have`);
     const aliases = { ...head.aliases, [alias]: { version, setAt: Date.now(), setBy: ctx.defaultActor } };
     const event: EventInput = { kind: existing ? 'alias_moved' : 'alias_set', model: key, version, oldValue: previous, newValue: version, detail: { alias } };
     return { result: { alias, previous, version }, ops: [ctx.headOp(key, { ...head, aliases })], events: [event] };

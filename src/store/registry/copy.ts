@@ -19,14 +19,17 @@ import type { WriteOp } from '../commit-queue.js';
 import { activeMoved, type EventInput } from '../events.js';
 import { modelKey, parseModelKey, validateModelName, versionKey } from '../keys.js';
 import { NO_ALIASES, NO_TAGS, NS, encodeRecord, type HeadRecord, type VersionRecord } from '../records.js';
-import { checkVersionNumber, optionalString } from '../version-input.js';
+import type { VersionRef } from '../types.js';
+import { optionalString } from '../version-input.js';
+import { checkVersionRef, resolveVersionRef } from './aliases.js';
 import type { RegistryContext } from './context.js';
 import { checkNewVersion } from './registration.js';
 
 /** The version a copy is taken from. */
 export interface CopySource {
   readonly model: string;
-  readonly version: number;
+  /** A version number or `'@alias'` of the source model. */
+  readonly version: VersionRef;
 }
 
 /** What a copy may set instead of taking it from the source. */
@@ -53,21 +56,22 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
   validateModelName(target);
   if (typeof source !== 'object' || source === null) throw invalidArgument('copyVersion() needs a source { model, version }');
   validateModelName(source.model);
-  checkVersionNumber(source.version);
+  checkVersionRef(source.version);
   if (typeof options !== 'object' || options === null) throw invalidArgument('copy options must be an object');
   const description = options.description === undefined ? undefined : optionalString(options.description, 'description');
   const createdBy = optionalString(options.createdBy, 'created_by') ?? ctx.defaultActor;
   if (options.active !== undefined && typeof options.active !== 'boolean') throw invalidArgument('active must be TRUE or FALSE');
 
-  const { sourceKey, record } = await ctx.queue.read((view) => {
+  const { sourceKey, record, sourceVersion } = await ctx.queue.read((view) => {
     const { key, head } = ctx.resolve(source.model, view);
-    const found = ctx.readRecord(source.model, key, head, source.version, view);
+    const version = resolveVersionRef(source.model, head, source.version);
+    const found = ctx.readRecord(source.model, key, head, version, view);
     if (head.retired) throw retired(source.model);
-    if (found.retired) throw retired(source.model, source.version);
-    return { sourceKey: key, record: found };
+    if (found.retired) throw retired(source.model, version);
+    return { sourceKey: key, record: found, sourceVersion: version };
   });
-  const from = { model: source.model, version: source.version, tenant: parseModelKey(sourceKey)?.tenant ?? null };
-  const fingerprint = record.schema === null ? null : decodeFingerprint(record.schema, NS.versions, versionKey(sourceKey, source.version));
+  const from = { model: source.model, version: sourceVersion, tenant: parseModelKey(sourceKey)?.tenant ?? null };
+  const fingerprint = record.schema === null ? null : decodeFingerprint(record.schema, NS.versions, versionKey(sourceKey, sourceVersion));
   const key = modelKey(target, ctx.tenant);
 
   const write = () =>
@@ -87,7 +91,7 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
         aliases: head?.aliases ?? NO_ALIASES,
         tags: head?.tags ?? NO_TAGS,
       };
-      const copy = copiedRecord(record, { sourceKey, sourceVersion: source.version, createdAt: now, createdBy, description });
+      const copy = copiedRecord(record, { sourceKey, sourceVersion, createdAt: now, createdBy, description });
       const vKey = versionKey(key, version);
       const ops: WriteOp[] = [{ type: 'put', sublevel: ctx.level.versions, key: vKey, value: encodeRecord(copy) }, ctx.headOp(key, newHead)];
       if (copy.blob !== null) ops.push(ctx.blobs.refOp(copy.blob, vKey));
@@ -95,7 +99,7 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
       const to = { model: target, version, tenant: ctx.tenant };
       const events: EventInput[] = [{ kind: 'version_copied', model: key, version, oldValue: null, newValue: version, detail: { from } }];
       if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
-      events.push({ kind: 'version_copied', model: sourceKey, version: source.version, oldValue: null, newValue: null, detail: { to } });
+      events.push({ kind: 'version_copied', model: sourceKey, version: sourceVersion, oldValue: null, newValue: null, detail: { to } });
       return { result: { version, active: newHead.active === version }, ops, events, actor: createdBy };
     });
   // As a registration: the blob may not be cleaned up while the copy starts referencing it.

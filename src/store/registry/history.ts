@@ -29,6 +29,10 @@ export interface WatchOptions {
   readonly signal?: AbortSignal;
 }
 
+function checkOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument('history options are an object: { since?, limit? }');
+}
+
 function checkSeq(value: unknown, what: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalidArgument(`${what} must be a whole number of at least 0`);
@@ -42,6 +46,7 @@ function checkSeq(value: unknown, what: string): number | undefined {
  * name. O(events read), from the per-model index.
  */
 export async function* modelHistory(ctx: RegistryContext, view: ReadView, model: string, options: HistoryOptions = {}): AsyncGenerator<ModelEvent> {
+  checkOptions(options);
   const since = checkSeq(options.since, 'since');
   let left = checkSeq(options.limit, 'limit') ?? Infinity;
   if (left === 0) return;
@@ -58,6 +63,7 @@ export async function* modelHistory(ctx: RegistryContext, view: ReadView, model:
 
 /** {@link modelHistory} as an array, from one view; UNKNOWN_MODEL for a name this session cannot see. */
 export async function history(ctx: RegistryContext, model: string, options: HistoryOptions = {}): Promise<ModelEvent[]> {
+  checkOptions(options);
   return ctx.queue.read(async (view) => {
     ctx.resolve(model, view);
     const out: ModelEvent[] = [];

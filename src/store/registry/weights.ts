@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../../errors.js';
 import { weightsMismatch, type StoredBlob } from '../blobs.js';
-import { checkVersionNumber } from '../version-input.js';
+import type { VersionRef } from '../types.js';
+import { checkVersionRef, resolveVersionRef } from './aliases.js';
 import type { RegistryContext } from './context.js';
 
 /** Stored weights to stream: the blob, the SHA-256 and size they must match, and its chunks as `content`. */
-export type WeightsSource = StoredBlob & { readonly content: AsyncIterable<Uint8Array> };
+export type WeightsSource = StoredBlob & { readonly version: number; readonly content: AsyncIterable<Uint8Array> };
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -21,15 +22,15 @@ function sha256Hex(bytes: Uint8Array): string {
  * match, and its chunks in order as `content`, unchecked (the caller verifies while streaming).
  * A version without stored weights is INVALID_ARGUMENT.
  */
-export async function weightsSource(ctx: RegistryContext, model: string, version: number): Promise<WeightsSource> {
+export async function weightsSource(ctx: RegistryContext, model: string, version: VersionRef): Promise<WeightsSource> {
   const stored = await storedWeights(ctx, model, version);
   // Chunks of a referenced blob never change, so they need no snapshot.
   return { ...stored, content: ctx.blobs.chunks(stored.blob) };
 }
 
 /** The weights of one version, checked against their stored SHA-256 and size. */
-export async function readWeights(ctx: RegistryContext, model: string, version: number): Promise<Uint8Array> {
-  const stored = await storedWeights(ctx, model, version);
+export async function readWeights(ctx: RegistryContext, model: string, ref: VersionRef): Promise<Uint8Array> {
+  const { version, ...stored } = await storedWeights(ctx, model, ref);
   const chunks: Uint8Array[] = [];
   for await (const chunk of ctx.blobs.chunks(stored.blob)) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
@@ -38,14 +39,15 @@ export async function readWeights(ctx: RegistryContext, model: string, version: 
 }
 
 /** The blob, hash and size of a version's weights, read through one view. */
-async function storedWeights(ctx: RegistryContext, model: string, version: number): Promise<StoredBlob> {
-  checkVersionNumber(version);
-  const record = await ctx.queue.read((view) => {
+async function storedWeights(ctx: RegistryContext, model: string, ref: VersionRef): Promise<StoredBlob & { readonly version: number }> {
+  checkVersionRef(ref);
+  const { record, version } = await ctx.queue.read((view) => {
     const { key, head } = ctx.resolve(model, view);
-    return ctx.readRecord(model, key, head, version, view);
+    const version = resolveVersionRef(model, head, ref);
+    return { record: ctx.readRecord(model, key, head, version, view), version };
   });
   if (record.sha256 === null || record.blob === null || record.sizeBytes === null) {
     throw invalidArgument(`version ${version} of model '${model}' has no stored weights${record.artifact ? ` (artifact: ${record.artifact})` : ''}`, { model, version });
   }
-  return { blob: record.blob, chunks: record.chunks, sha256: record.sha256, sizeBytes: record.sizeBytes };
+  return { blob: record.blob, chunks: record.chunks, sha256: record.sha256, sizeBytes: record.sizeBytes, version };
 }
