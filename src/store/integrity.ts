@@ -174,6 +174,9 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
   let archived = 0;
   let production: number | null = null;
   let active: VersionRecord | undefined;
+  // Versions some alias points at, and whether each may hold one (neither archived nor retired).
+  const aliasTargets = new Map<number, boolean>();
+  for (const alias of Object.values(head?.aliases ?? {})) aliasTargets.set(alias.version, false);
   for await (const [vKey, value] of level.versions.iterator({ ...versionRange(key), ...at })) {
     const parsed = parseVersionKey(vKey);
     if (!parsed || parsed.model !== key) continue; // reported by checkVersionKeys
@@ -191,6 +194,7 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
     if (record.archived) archived++;
     if (record.stage === 'production' && !record.retired) production = version;
     if (head?.active === version) active = record;
+    if (aliasTargets.has(version)) aliasTargets.set(version, !record.archived && !record.retired);
     if (record.stage !== 'dev' && !record.retired && (await level.stages.get(stageKey(key, record.stage, version), at)) === undefined) {
       yield problem(NS.stages, stageKey(key, record.stage, version), `version ${version} is at ${record.stage} but the stage index has no entry for it`);
     }
@@ -210,6 +214,12 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
     else if (active.archived || active.retired) yield problem(NS.models, key, `the active version ${head.active} is ${active.archived ? 'archived' : 'retired'}`);
   }
   if (head.production !== production) yield problem(NS.models, key, `the head says the production version is ${head.production ?? 'none'} but the version records say ${production ?? 'none'}`);
+  for (const name of Object.keys(head.aliases).sort()) {
+    const target = head.aliases[name]!.version;
+    if (head.retired) yield problem(NS.models, key, `alias '${name}' points at version ${target} of a retired model (retiring drops aliases)`);
+    else if (target < 1 || target > count) yield problem(NS.models, key, `alias '${name}' points at version ${target}, which does not exist`);
+    else if (!aliasTargets.get(target)) yield problem(NS.models, key, `alias '${name}' points at version ${target}, which is archived or retired (that drops its aliases)`);
+  }
   if (!keyProblem) yield* checkActivePointer(reader, key, head);
 }
 

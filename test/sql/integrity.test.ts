@@ -95,6 +95,28 @@ describe('CHECK REGISTRY', () => {
     expect(await checkAfter(dir, async () => undefined)).toEqual([]);
   });
 
+  it('reports aliases pointing at a missing, archived or retired version, or on a retired model', async () => {
+    const dir = await resources.dir();
+    const db = await open({ path: dir });
+    for (let i = 0; i < 3; i++) await db.query('CREATE MODEL m WITH (weights = $1)', [weights(i)]);
+    await db.query('CREATE MODEL r WITH (weights = $1)', [weights(7)]);
+    await db.query('ARCHIVE MODEL m VERSION 1');
+    await db.query('RETIRE MODEL m VERSION 2');
+    await db.query('RETIRE MODEL r');
+    await db.close();
+    const alias = (version: number) => ({ version, setAt: 1, setBy: null });
+    const found = await checkAfter(dir, async (level) => {
+      await rewrite(level, 'models', modelKey('m'), (head) => ({ ...head, aliases: { ok: alias(3), gone: alias(9), old: alias(1), dead: alias(2) } }));
+      await rewrite(level, 'models', modelKey('r'), (head) => ({ ...head, aliases: { stale: alias(1) } }));
+    });
+    expect(found.filter((p) => p.problem.includes('alias'))).toEqual([
+      { namespace: 'models', key: modelKey('m'), problem: "alias 'dead' points at version 2, which is archived or retired (that drops its aliases)" },
+      { namespace: 'models', key: modelKey('m'), problem: "alias 'gone' points at version 9, which does not exist" },
+      { namespace: 'models', key: modelKey('m'), problem: "alias 'old' points at version 1, which is archived or retired (that drops its aliases)" },
+      { namespace: 'models', key: modelKey('r'), problem: "alias 'stale' points at version 1 of a retired model (retiring drops aliases)" },
+    ]);
+  });
+
   it('lists every kind of damage with its namespace and key', async () => {
     let jobId = '';
     const cases: { name: string; damage: (level: Level) => Promise<void>; expected: { namespace: string; key: string; problem: RegExp }[] }[] = [
