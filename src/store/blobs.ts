@@ -70,13 +70,16 @@ export class Blobs {
     private readonly queue: CommitQueue,
   ) {}
 
-  /** Hashes and chunks in-memory bytes; synchronous, so it copies them before the caller's first await. */
-  prepare(bytes: Uint8Array): PreparedBlob {
+  /**
+   * Hashes and chunks in-memory bytes for a version of tenant `tenant` (null: global);
+   * synchronous, so it copies them before the caller's first await.
+   */
+  prepare(bytes: Uint8Array, tenant: string | null): PreparedBlob {
     const chunks: Uint8Array[] = [];
     // Copies (a Buffer's slice() is a view), so an app reusing its buffer cannot change a version.
     for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) chunks.push(new Uint8Array(bytes.subarray(offset, offset + CHUNK_BYTES)));
     const sha256 = sha256Hex(bytes);
-    return { blob: { blob: sha256, chunks: chunks.length, sha256, sizeBytes: bytes.length }, chunks };
+    return { blob: { blob: blobIdFor(sha256, tenant), chunks: chunks.length, sha256, sizeBytes: bytes.length }, chunks };
   }
 
   /**
@@ -120,7 +123,7 @@ export class Blobs {
    * reference it (which must include {@link commitOps}). Identical bytes already stored
    * are not stored again. On failure nothing is left.
    */
-  async upload(source: AsyncIterable<Uint8Array>): Promise<StoredBlob> {
+  async upload(source: AsyncIterable<Uint8Array>, tenant: string | null): Promise<StoredBlob> {
     const upload = newUploadId();
     // The staging blob is named by the upload id itself, and its marker by both.
     const staging = upload;
@@ -132,7 +135,7 @@ export class Blobs {
       await this.discard(staging, upload).catch(() => undefined);
       throw error;
     }
-    const stored: StoredBlob = { blob: streamed.sha256, ...streamed, upload };
+    const stored: StoredBlob = { blob: blobIdFor(streamed.sha256, tenant), ...streamed, upload };
     try {
       await this.locked(stored.blob, async () => {
         if (this.isComplete(stored.blob)) {
@@ -284,6 +287,16 @@ export function weightsMismatch(model: string, version: number, blob: string, pa
 }
 
 /** Hex SHA-256 of `bytes`. */
+/**
+ * The id identical bytes are stored under: their SHA-256 for the global session; for a
+ * tenant, a SHA-256 of the tenant and that hash. Bytes are stored once per tenant, so
+ * whether a write stores new bytes (and how long it takes) never tells a tenant what
+ * another tenant stored.
+ */
+export function blobIdFor(sha256: string, tenant: string | null): string {
+  return tenant === null ? sha256 : createHash('sha256').update(`tenant\0${tenant}\0${sha256}`).digest('hex');
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { blobIdFor } from './blobs.js';
 import { decodeFingerprint } from './fingerprint.js';
 import { checkActivePointer, checkEventLog } from './integrity-events.js';
 import { problem, undecodable, type IntegrityProblem, type SnapshotReader } from './integrity-problem.js';
@@ -228,6 +229,17 @@ async function* checkModel(reader: Reader, key: string, raw: string): AsyncGener
  * and size; a content id equal to that SHA-256; and the version's entry in the
  * reference index. A blob shared by many versions is hashed once (see {@link Reader.verified}).
  */
+/**
+ * A content id fits a version of model key's tenant when it is the id of its SHA-256
+ * for that tenant, or for the global session (a copy of a global model's version
+ * shares the global blob).
+ */
+function contentIdMatches(blob: string, sha256: string | null, vKey: string): boolean {
+  if (sha256 === null) return false;
+  const tenant = parseModelKey(parseVersionKey(vKey)?.model ?? '')?.tenant ?? null;
+  return blob === blobIdFor(sha256, null) || (tenant !== null && blob === blobIdFor(sha256, tenant));
+}
+
 async function* checkBlob(reader: Reader, vKey: string, record: VersionRecord): AsyncGenerator<IntegrityProblem> {
   const { level, at } = reader;
   const blob = record.blob!;
@@ -235,7 +247,9 @@ async function* checkBlob(reader: Reader, vKey: string, record: VersionRecord): 
     yield problem(NS.versions, vKey, `field 'blob' is not a blob id`);
     return;
   }
-  if (CONTENT_ID.test(blob) && record.sha256 !== blob) yield problem(NS.versions, vKey, `the record's SHA-256 is not its blob id (weights are stored under their SHA-256)`);
+  if (CONTENT_ID.test(blob) && !contentIdMatches(blob, record.sha256, vKey)) {
+    yield problem(NS.versions, vKey, `the record's SHA-256 does not give its blob id (weights are stored under their SHA-256, per tenant)`);
+  }
   if (CONTENT_ID.test(blob) && (await level.blobs.get(blob, at)) !== String(record.chunks)) {
     yield problem(NS.blobs, blob, `blob of version record '${vKey}' is not marked as stored whole with ${record.chunks} chunks`);
   }

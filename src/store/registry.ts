@@ -90,7 +90,7 @@ export class Registry {
    * `hooks.weights`), so a large file is never held in memory whole.
    */
   uploadWeights(source: AsyncIterable<Uint8Array>): Promise<StoredBlob> {
-    return this.context.blobs.upload(source);
+    return this.context.blobs.upload(source, this.context.tenant);
   }
 
   /** Finds where the event log ends; run once at open, before the first write. */

@@ -133,3 +133,30 @@ describe('a blob a crash left half-written', () => {
     expect(Buffer.from(await reopened.readWeights('m', 1)).equals(data)).toBe(true);
   });
 });
+
+describe('weights stored once per tenant', () => {
+  it('identical bytes are one blob within a tenant (or the global session), a blob per tenant across them; copies of a global version share its blob', async () => {
+    const { level, registry } = await memoryRegistry();
+    const data = randomBytes(2048);
+    const acme = registry.withTenant('acme');
+    const other = registry.withTenant('other');
+    await registry.registerVersion('g', { weights: data });
+    await registry.registerVersion('g2', { weights: data });
+    await acme.registerVersion('a', { weights: data });
+    await acme.registerVersion('a2', { weights: data });
+    await other.registerVersion('o', { weights: data });
+    const blobs = new Set((await level.weights.keys().all()).map((key) => key.slice(0, key.indexOf(':'))));
+    expect(blobs.size).toBe(3); // global, acme, other: no tenant learns what another stored
+    expect(blobs.has(sha(data))).toBe(true);
+    const ids = await Promise.all([acme.getVersion('a', 1), acme.getVersion('a2', 1), other.getVersion('o', 1)].map(async (v) => (await v).sha256));
+    expect(new Set(ids)).toEqual(new Set([sha(data)])); // the SHA-256 users see is the content's
+    await acme.copyVersion('from_global', { model: 'g', version: 1 });
+    expect((await level.weights.keys().all()).length).toBe(3);
+    for (const [model, reader] of [['a', acme], ['o', other], ['from_global', acme], ['g2', registry]] as const) {
+      expect(Buffer.from(await reader.readWeights(model, 1)).equals(data)).toBe(true);
+    }
+    const problems = [];
+    for await (const found of registry.checkIntegrity()) problems.push(found);
+    expect(problems).toEqual([]);
+  });
+});

@@ -52,7 +52,7 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
   const { fields, fingerprint } = prepareVersion(input, { jobId: hooks.jobId ?? null, uploaded: hooks.weights, defaultActor: ctx.defaultActor });
   const { level, blobs } = ctx;
   // Hashed and copied before the first await: the caller may reuse its buffer once query() returns.
-  const prepared = !hooks.weights && input.weights ? blobs.prepare(input.weights) : null;
+  const prepared = !hooks.weights && input.weights ? blobs.prepare(input.weights, ctx.tenant) : null;
   const blob: StoredBlob | null = hooks.weights ?? prepared?.blob ?? null;
   const base = hooks.base !== undefined ? hooks.base : await resolveBase(ctx, input);
   const key = modelKey(model, ctx.tenant);
