@@ -114,6 +114,7 @@ export interface CommitListener {
 /** Batches writes, keeps the unflushed overlay and a cache of committed small records. */
 export class CommitQueue {
   private readonly listeners = new Set<CommitListener>();
+  private readonly encoder: BatchEncoder;
   private readonly overlay = new Map<Sublevel, Map<string, PendingValue>>();
   private readonly cache = new Map<Sublevel, Map<string, string | undefined>>();
   private current: Group | null = null;
@@ -133,6 +134,7 @@ export class CommitQueue {
     private readonly sync: boolean,
   ) {
     for (const sublevel of cached) this.cache.set(sublevel, new Map());
+    this.encoder = batchEncoder(root);
     this.published = this.publish();
   }
 
@@ -240,7 +242,7 @@ export class CommitQueue {
       this.current = null;
       try {
         // `sync` is a classic-level option; memory-level ignores it.
-        await this.root.batch(group.ops.map(toRootOp) as never, { sync: this.sync } as object);
+        await this.encoder.write(group.ops, { sync: this.sync });
       } catch (error) {
         const followers = this.current as Group | null;
         this.current = null;
@@ -298,11 +300,45 @@ export class CommitQueue {
   }
 }
 
+/** Writes a group's ops to the root as one LevelDB batch. */
+interface BatchEncoder {
+  write(ops: readonly WriteOp[], options: { readonly sync: boolean }): Promise<void>;
+}
+
+/** What abstract-level's own batch() ends with: the implementation's batch of encoded ops. */
+type PrivateBatch = (ops: object[], options: object) => Promise<void>;
+
 /**
- * The same write addressed to the root with the sublevel prefix already applied.
- * abstract-level encodes `sublevel` batch operations one by one, which cost more
- * than the LevelDB write itself; our keys are utf8 text, so prefixing is a concat.
+ * Encodes ops the way abstract-level's batch() does (sublevel prefix, then the root's
+ * transcoders for utf8 keys and utf8 or binary values) and hands them to the
+ * implementation's `_batch` directly. abstract-level's batch() also clones each op,
+ * looks its encodings up again and validates it: for the many small ops of one
+ * statement and its events that cost about as much as the LevelDB write itself.
+ * Every op here is built by this module with text keys, so none of that can fail, and
+ * the store uses no hooks or write events. The transcoders are looked up once.
  */
+function batchEncoder(root: RootLevel): BatchEncoder {
+  const key = root.keyEncoding('utf8');
+  const text = root.valueEncoding('utf8');
+  const bytes = root.valueEncoding('view');
+  // Looked up per write, not bound once, so a test can put a spy in its place.
+  const implementation = root as unknown as { _batch: PrivateBatch };
+  const encode = (op: WriteOp): object => {
+    const encodedKey = key.encode(op.sublevel.prefixKey(op.key, 'utf8'));
+    if (op.type === 'del') return { type: 'del', key: encodedKey, keyEncoding: key.format };
+    const value = typeof op.value === 'string' ? text : bytes;
+    return { type: 'put', key: encodedKey, keyEncoding: key.format, value: value.encode(op.value as never), valueEncoding: value.format };
+  };
+  return {
+    write: (ops, options) => {
+      // Not open (closing, closed): the public path, which refuses with LevelDB's own error.
+      if (root.status !== 'open') return root.batch(ops.map(toRootOp) as never, options as object);
+      return implementation._batch(ops.map(encode), options);
+    },
+  };
+}
+
+/** An op addressed to the root with its sublevel prefix applied, for the public batch(). */
 function toRootOp(op: WriteOp): object {
   const key = op.sublevel.prefixKey(op.key, 'utf8');
   if (op.type === 'del') return { type: 'del', key };

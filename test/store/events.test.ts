@@ -37,7 +37,7 @@ describe('event log sequence', () => {
   it('a failed batch leaves no gap: the next event takes the seq the failed ones would have had', async () => {
     const { level, put, all } = await log();
     await put('a', 1);
-    vi.spyOn(level.root, 'batch').mockRejectedValueOnce(new Error('disk full'));
+    vi.spyOn(level.root as unknown as { _batch: (ops: object[], options: object) => Promise<void> }, '_batch').mockRejectedValueOnce(new Error('disk full'));
     const failed = await Promise.allSettled([put('a', 2), put('b', 3)]);
     expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     await put('a', 4);
@@ -47,8 +47,8 @@ describe('event log sequence', () => {
   it('a batch applied but reported failed is not overwritten: the next seq follows what the disk holds', async () => {
     const { level, put, all } = await log();
     await put('a', 1);
-    const real = level.root.batch.bind(level.root);
-    vi.spyOn(level.root, 'batch').mockImplementationOnce((async (...args: Parameters<typeof real>) => {
+    const real = (level.root as unknown as { _batch: (ops: object[], options: object) => Promise<void> })._batch.bind(level.root);
+    vi.spyOn(level.root as unknown as { _batch: (ops: object[], options: object) => Promise<void> }, '_batch').mockImplementationOnce((async (...args: Parameters<typeof real>) => {
       await real(...args);
       throw new Error('applied, then the acknowledgement was lost');
     }) as never);
