@@ -83,11 +83,23 @@ export const WORKLOAD: readonly Step[] = [
   sql('SELECT id, status, version FROM ML_JOBS'),
   sql('RETIRE MODEL ham'),
   sql('SELECT * FROM ML_MODEL_VERSIONS WHERE retired'),
+  // Aliases, tags, rollback, best version and a copy, with their events.
+  sql('ALTER MODEL spam SET ALIAS champion TO VERSION 2'),
+  sql("ALTER MODEL spam VERSION @champion SET TAG validated = 'yes'"),
+  sql("ALTER MODEL spam SET TAG team = 'search'"),
+  sql('ALTER MODEL spam USE VERSION 1'),
+  sql('ALTER MODEL spam USE PREVIOUS VERSION'),
+  sql('CREATE MODEL spam_prod FROM MODEL spam VERSION @champion'),
+  sql('ALTER MODEL spam USE BEST VERSION BY version ASC'),
+  sql('ALTER MODEL spam UNSET TAG team'),
+  sql("SELECT * FROM ML_MODEL_EVENTS WHERE model = 'spam'"),
 ];
 
 /** Everything observable, with times dropped and job ids numbered, so two runs compare. */
 export interface StateDump {
   readonly heads: unknown[];
+  /** The event log as the global session sees it (times dropped). */
+  readonly events: unknown[];
   readonly versions: unknown[];
   readonly jobs: unknown[];
   /** Entries per namespace, read from the raw store: catches orphans the API cannot see. */
@@ -121,12 +133,23 @@ export async function dumpState(db: Database, root: RootLevel, injector: FaultIn
         }
       }
     }
+    const events: unknown[] = [];
+    // Through the global handle only: a tenant's view asks about heads that do not exist,
+    // and those answers are cached, which would make the reference run read less than the
+    // faulted runs. The namespace counts below cover the tenant's events.
+    for (const handle of [db]) {
+      for (const { at, detail, ...event } of (await handle.query('SELECT * FROM ML_MODEL_EVENTS')).rows) {
+        // A job id in a detail is numbered like the jobs are.
+        const job = (detail as { job_id?: string } | null)?.job_id;
+        events.push({ ...event, detail: job === undefined ? detail : { ...(detail as object), job_id: jobIds.get(job) ?? `unknown ${job}` } });
+      }
+    }
     const namespaces: Record<string, number> = {};
     for await (const key of root.keys()) {
       const namespace = key.slice(1, key.indexOf('!', 1));
       namespaces[namespace] = (namespaces[namespace] ?? 0) + 1;
     }
-    return { heads, versions, jobs, namespaces };
+    return { heads, events, versions, jobs, namespaces };
   });
 }
 
