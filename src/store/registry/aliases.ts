@@ -12,7 +12,7 @@ import type { EventInput } from '../events.js';
 import type { AliasRecord, HeadRecord } from '../records.js';
 import type { ModelAlias, VersionRef } from '../types.js';
 import { checkVersionNumber } from '../version-input.js';
-import type { RegistryContext } from './context.js';
+import { touched, type RegistryContext } from './context.js';
 
 /** Longest alias name. */
 export const MAX_ALIAS_LENGTH = 64;
@@ -112,7 +112,7 @@ export async function setAlias(ctx: RegistryContext, model: string, alias: strin
     if (existing === null && Object.keys(head.aliases).length >= MAX_ALIASES) throw invalidArgument(`model '${model}' already has ${MAX_ALIASES} aliases, the most it may have`);
     const aliases = { ...head.aliases, [alias]: { version, setAt: Date.now(), setBy: ctx.defaultActor } };
     const event: EventInput = { kind: existing ? 'alias_moved' : 'alias_set', model: key, version, oldValue: previous, newValue: version, detail: { alias } };
-    return { result: { alias, previous, version }, ops: [ctx.headOp(key, { ...head, aliases })], events: [event] };
+    return { result: { alias, previous, version }, ops: [ctx.headOp(key, { ...head, aliases, updatedAt: touched(head) })], events: [event] };
   });
 }
 
@@ -124,7 +124,7 @@ export async function dropAlias(ctx: RegistryContext, model: string, alias: stri
     const { [alias]: dropped, ...aliases } = head.aliases;
     const version = dropped!.version;
     const event: EventInput = { kind: 'alias_dropped', model: key, version, oldValue: version, newValue: null, detail: { alias } };
-    return { result: { alias, version }, ops: [ctx.headOp(key, { ...head, aliases })], events: [event] };
+    return { result: { alias, version }, ops: [ctx.headOp(key, { ...head, aliases, updatedAt: touched(head) })], events: [event] };
   });
 }
 
