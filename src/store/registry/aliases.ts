@@ -56,6 +56,20 @@ export function resolveVersionRef(model: string, head: HeadRecord, ref: unknown)
   return target.version;
 }
 
+/**
+ * The version `ref` names, which must be servable: the model not retired, the version
+ * neither retired nor archived (MODEL_RETIRED, VERSION_RETIRED, VERSION_ARCHIVED). What
+ * the active pointer and an alias may point at. Reads the latest state (under the lock).
+ */
+export function servableVersion(ctx: RegistryContext, model: string, key: string, head: HeadRecord, ref: VersionRef): number {
+  if (head.retired) throw retired(model);
+  const version = resolveVersionRef(model, head, ref);
+  const record = ctx.readRecord(model, key, head, version, 'latest');
+  if (record.retired) throw retired(model, version);
+  if (record.archived) throw versionArchived(model, version);
+  return version;
+}
+
 /** The names of the aliases pointing at `version`, sorted. */
 export function aliasesOf(head: HeadRecord, version: number): string[] {
   const names: string[] = [];
@@ -101,11 +115,7 @@ export async function setAlias(ctx: RegistryContext, model: string, alias: strin
   checkAliasName(alias);
   checkVersionRef(ref);
   return ctx.mutate(model, async (key, head) => {
-    if (head.retired) throw retired(model);
-    const version = resolveVersionRef(model, head, ref);
-    const record = ctx.readRecord(model, key, head, version, 'latest');
-    if (record.retired) throw retired(model, version);
-    if (record.archived) throw versionArchived(model, version);
+    const version = servableVersion(ctx, model, key, head, ref);
     const existing = Object.hasOwn(head.aliases, alias) ? head.aliases[alias]! : null;
     const previous = existing?.version ?? null;
     if (previous === version) return { result: { alias, previous, version }, ops: [] };

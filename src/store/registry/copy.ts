@@ -18,12 +18,12 @@ import { decodeFingerprint } from '../fingerprint.js';
 import type { WriteOp } from '../commit-queue.js';
 import { activeMoved, type EventInput } from '../events.js';
 import { modelKey, parseModelKey, validateModelName, versionKey } from '../keys.js';
-import { NO_ALIASES, NO_TAGS, NS, encodeRecord, type HeadRecord, type VersionRecord } from '../records.js';
+import { NO_TAGS, NS, encodeRecord, type VersionRecord } from '../records.js';
 import type { VersionRef } from '../types.js';
 import { optionalString } from '../version-input.js';
 import { checkVersionRef, resolveVersionRef } from './aliases.js';
 import type { RegistryContext } from './context.js';
-import { checkNewVersion } from './registration.js';
+import { checkNewVersion, nextVersion } from './registration.js';
 
 /** The version a copy is taken from. */
 export interface CopySource {
@@ -77,20 +77,7 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
   const write = () =>
     ctx.writeUnit(key, async (head) => {
       await checkNewVersion(ctx, target, head, null);
-      const version = (head?.latest ?? 0) + 1;
-      const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
-      const makeActive = options.active !== false;
-      const newHead: HeadRecord = {
-        active: makeActive ? version : (head?.active ?? null),
-        latest: version,
-        archived: head?.archived ?? 0,
-        createdAt: head?.createdAt ?? now,
-        updatedAt: now,
-        retired: false,
-        production: head?.production ?? null,
-        aliases: head?.aliases ?? NO_ALIASES,
-        tags: head?.tags ?? NO_TAGS,
-      };
+      const { version, now, head: newHead } = nextVersion(head, options.active !== false);
       const copy = copiedRecord(record, { sourceKey, sourceVersion, createdAt: now, createdBy, description });
       const vKey = versionKey(key, version);
       const ops: WriteOp[] = [{ type: 'put', sublevel: ctx.level.versions, key: vKey, value: encodeRecord(copy) }, ctx.headOp(key, newHead)];

@@ -58,23 +58,7 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
   const key = modelKey(model, ctx.tenant);
   const write = () => ctx.writeUnit(key, async (head) => {
     await checkNewVersion(ctx, model, head, fields.parentVersion);
-    const version = (head?.latest ?? 0) + 1;
-    // Strictly increasing per model, and stored (head.updatedAt never goes back), so
-    // the newest version by created_at is always the highest number, across restarts
-    // and clock steps: the latest-at-stage query relies on it.
-    const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
-    const makeActive = input.active !== false;
-    const newHead: HeadRecord = {
-      active: makeActive ? version : (head?.active ?? null),
-      latest: version,
-      archived: head?.archived ?? 0,
-      createdAt: head?.createdAt ?? now,
-      updatedAt: now,
-      retired: false,
-      production: head?.production ?? null,
-      aliases: head?.aliases ?? NO_ALIASES,
-      tags: head?.tags ?? NO_TAGS,
-    };
+    const { version, now, head: newHead } = nextVersion(head, input.active !== false);
     const record = versionRecord(fields, {
       sha256: blob?.sha256 ?? null,
       sizeBytes: blob?.sizeBytes ?? null,
@@ -138,4 +122,31 @@ async function resolveBase(ctx: RegistryContext, input: RegisterVersionInput): P
   const version = input.baseVersion ?? head.active ?? head.latest;
   if (version > head.latest) throw unknownVersion(input.baseModel, version);
   return { key, version };
+}
+
+/**
+ * The next version of a model whose head is `head` (undefined: its first): its number,
+ * its creation time, and the head after it (active when `makeActive`). The time is
+ * strictly increasing per model and stored (head.updatedAt never goes back), so the
+ * newest version by created_at is always the highest number, across restarts and
+ * clock steps: the latest-at-stage query relies on it. Registrations and copies use it.
+ */
+export function nextVersion(head: HeadRecord | undefined, makeActive: boolean): { version: number; now: number; head: HeadRecord } {
+  const version = (head?.latest ?? 0) + 1;
+  const now = Math.max(Date.now(), (head?.updatedAt ?? 0) + 1);
+  return {
+    version,
+    now,
+    head: {
+      active: makeActive ? version : (head?.active ?? null),
+      latest: version,
+      archived: head?.archived ?? 0,
+      createdAt: head?.createdAt ?? now,
+      updatedAt: now,
+      retired: false,
+      production: head?.production ?? null,
+      aliases: head?.aliases ?? NO_ALIASES,
+      tags: head?.tags ?? NO_TAGS,
+    },
+  };
 }

@@ -3,14 +3,14 @@
  * active one, moving the pointer (rollback), and archiving versions or a whole model.
  */
 
-import { retired, versionArchived } from '../../errors.js';
+import { retired } from '../../errors.js';
 import type { WriteOp } from '../commit-queue.js';
 import { activeMoved, type EventInput } from '../events.js';
 import { versionKey, versionRange } from '../keys.js';
 import { decodeVersion, encodeRecord } from '../records.js';
 import type { ModelVersion } from '../types.js';
 import type { VersionRef } from '../types.js';
-import { checkVersionRef, dropAliasesWhere, resolveVersionRef } from './aliases.js';
+import { checkVersionRef, dropAliasesWhere, resolveVersionRef, servableVersion } from './aliases.js';
 import { touched, versionOf, type RegistryContext } from './context.js';
 import { schemaIndexOps } from './lookup.js';
 
@@ -54,11 +54,7 @@ export async function setActiveVersion(
 ): Promise<{ previous: number | null; version: number }> {
   checkVersionRef(ref);
   return ctx.mutate(model, async (key, head) => {
-    if (head.retired) throw retired(model);
-    const version = resolveVersionRef(model, head, ref);
-    const record = ctx.readRecord(model, key, head, version, 'latest');
-    if (record.retired) throw retired(model, version);
-    if (record.archived) throw versionArchived(model, version);
+    const version = servableVersion(ctx, model, key, head, ref);
     if (head.active === version) return { result: { previous: head.active, version }, ops: [] };
     const ops = [ctx.headOp(key, { ...head, active: version, updatedAt: touched(head) })];
     return { result: { previous: head.active, version }, ops, events: [activeMoved(key, head.active, version, detail)] };
