@@ -3,13 +3,14 @@
  * in-flight work so `close()` can wait for it, and refuses everything once closed.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
-import { ModelSqlError, describeValue, invalidArgument, permissionDenied } from './errors.js';
+import { ModelSqlError, describeValue, invalidArgument, invalidTransactionState, notAllowedInTransaction, permissionDenied } from './errors.js';
 import { executeStatement, type ExecutionContext, type QueryResult } from './exec/executor.js';
 import { fileAccessDenied, writeWeightsFile } from './exec/files.js';
 import type { Params } from './exec/params.js';
 import { createTables } from './exec/tables.js';
-import type { VirtualTable } from './exec/virtual-table.js';
+import type { Row, VirtualTable } from './exec/virtual-table.js';
 import { parseScript } from './parser/parse.js';
 import { StatementCache } from './exec/statement-cache.js';
 import { CommitQueue } from './store/commit-queue.js';
@@ -23,6 +24,7 @@ import { STAGES, type Stage } from './store/records.js';
 import type { ModelEvent } from './store/events.js';
 import { Registry, type AliasOutcome, type ArchiveOutcome, type CopiedVersion, type CopyOptions, type CopySource, type HistoryOptions, type ListOptions, type StageMove, type TagOutcome, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
+import type { Transaction } from './store/transaction.js';
 import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup, VersionRef } from './store/types.js';
 
 /** Options of {@link open}. Give exactly one of `path` and `memory`. */
@@ -133,6 +135,8 @@ export interface JobsApi {
 /** What every handle of one open registry shares: the store, the worker, and the close state. */
 class Core {
   readonly inFlight = new Set<Promise<unknown>>();
+  /** Transactions not yet ended; close() rolls them back. */
+  readonly transactions = new Set<Transaction>();
   readonly statements = new StatementCache();
   closing: Promise<void> | null = null;
 
@@ -173,17 +177,27 @@ export class Database {
   /** Typed job operations, beside SQL. */
   readonly jobs: JobsApi;
   private currentTenant: string | null;
-  private tablesFor: { tenant: string | null; tables: ReadonlyMap<string, VirtualTable> } | null = null;
+  /** The transaction `BEGIN` opened on this session, until COMMIT or ROLLBACK. */
+  private sqlTransaction: Transaction | null = null;
+  /** A BEGIN waiting at the gate: a second one on this session is refused, not queued behind the first. */
+  private beginning = false;
+  private viewFor: { tenant: string | null; tx: Transaction | null; outer: Transaction | null; registry: Registry; tables: ReadonlyMap<string, VirtualTable> } | null = null;
 
-  /** @internal use {@link open} or {@link withTenant} */
+  /** @internal use {@link open}, {@link withTenant} or {@link transaction} */
   constructor(
     private readonly core: Core,
     tenant: string | null,
     private readonly pinned: boolean,
+    /** Set on the handle `transaction()` passes to its callback: every call joins this transaction. */
+    private readonly ownTransaction: Transaction | null = null,
   ) {
     this.currentTenant = tenant;
     // async: an argument check that throws becomes a rejection, like every other failure.
-    const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) => core.track(async () => fn(this.store(), ...args));
+    const guard = <A extends unknown[], R>(fn: (store: Registry, ...args: A) => Promise<R>) => (...args: A) =>
+        core.track(async () => {
+          this.checkTransactionHandle();
+          return fn(this.store(), ...args);
+        });
     this.registry = {
       registerVersion: guard((store, model: string, input: RegisterVersionInput) => store.registerVersion(model, input)),
       copyVersion: guard((store, target: string, source: CopySource, options?: CopyOptions) => store.copyVersion(target, source, options)),
@@ -222,7 +236,11 @@ export class Database {
     this.jobs = {
       get: (id: string) => core.track(() => core.jobs.get(id, this.currentTenant)),
       list: () => core.track(() => core.jobs.list(this.currentTenant)),
-      cancel: (id: string) => core.track(() => core.jobs.cancel(id, this.currentTenant)),
+      cancel: (id: string) =>
+        core.track(async () => {
+          if (this.transactionNow()) throw notAllowedInTransaction('jobs.cancel() cannot run inside a transaction: jobs change on their own, not with the transaction; call it after COMMIT or ROLLBACK');
+          return core.jobs.cancel(id, this.currentTenant);
+        }),
     };
   }
 
@@ -241,6 +259,55 @@ export class Database {
     return this.currentTenant;
   }
 
+  /** Whether statements run through this handle join a transaction (after `BEGIN`, or the handle of {@link transaction}). */
+  get inTransaction(): boolean {
+    return this.transactionNow()?.isOpen === true;
+  }
+
+  /**
+   * Runs `work` as one transaction: every statement and call made through the handle
+   * it receives (`tx`, a Database like this one) commits as one atomic unit when `work`
+   * resolves, or not at all when it throws (the error is rethrown). Statements inside
+   * see the earlier ones; nobody else sees any of it before the commit. Transactions
+   * of one registry run one at a time, so they never interleave and never deadlock; a
+   * statement outside that changes a model the transaction changed waits for its end.
+   * Inside `work`, use `tx`, not this handle: a write through this one to a model the
+   * transaction holds is NOT_ALLOWED_IN_TRANSACTION (it would wait for itself).
+   *
+   * ```ts
+   * await db.transaction(async (tx) => {
+   *   await tx.query("ALTER MODEL spam SET ALIAS champion TO VERSION @challenger");
+   *   await tx.query("ALTER MODEL spam SET ALIAS challenger TO VERSION 7");
+   * });
+   * ```
+   */
+  transaction<T>(work: (tx: Database) => Promise<T> | T): Promise<T> {
+    return this.core.track(async () => {
+      if (typeof work !== 'function') throw invalidArgument('transaction() takes a function: async (tx) => { ... }');
+      if (this.ownTransaction) throw invalidTransactionState('transactions do not nest: this handle already runs in one; run the statements through it');
+      if (this.sqlTransaction || this.beginning) throw invalidTransactionState('this session has a transaction open (BEGIN); COMMIT or ROLLBACK it before transaction()');
+      this.refuseNested('transaction()');
+      const { core } = this;
+      const tx = await core.registry.beginTransaction();
+      core.transactions.add(tx);
+      try {
+        const handle = new Database(core, this.currentTenant, true, tx);
+        let value: T;
+        try {
+          value = await transactionScope.run({ core, tx }, () => work(handle));
+        } catch (error) {
+          await tx.rollback();
+          throw error;
+        }
+        if (!tx.isOpen) throw new ModelSqlError('CLOSED', 'the registry closed before the transaction committed; it was rolled back');
+        await tx.commit();
+        return value;
+      } finally {
+        core.transactions.delete(tx);
+      }
+    });
+  }
+
   /**
    * A handle over the same open registry acting as `tenant`, pinned to it. Handles are
    * cheap views and need no closing of their own; {@link close} on any handle closes
@@ -248,6 +315,7 @@ export class Database {
    */
   withTenant(tenant: string): Database {
     this.assertOpen();
+    if (this.ownTransaction) throw notAllowedInTransaction('withTenant() on a transaction\'s handle: a transaction acts as the tenant it began as');
     return new Database(this.core, validateTenantName(tenant), true);
   }
 
@@ -259,23 +327,39 @@ export class Database {
     return this.core.track(async () => {
       if (typeof sql !== 'string') throw invalidArgument('query() takes the SQL text as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
-      return executeStatement(this.core.statements.parse(sql), params, this.context(options.onProgress));
+      const statement = this.core.statements.parse(sql);
+      this.checkTransactionHandle();
+      return executeStatement(statement, params, this.context(options.onProgress));
     });
   }
 
   /**
    * Runs a `;`-separated script, statements in order, and resolves to their results.
    * Each statement is atomic on its own; the first failure stops the script (earlier
-   * statements stay committed) and rejects with that statement's error.
+   * statements stay committed) and rejects with that statement's error. A transaction
+   * the script began and had not ended when it failed is rolled back, so
+   * `BEGIN; ...; COMMIT` scripts are all or nothing.
    */
   exec(script: string, params: Params = []): Promise<QueryResult[]> {
     return this.core.track(async () => {
       if (typeof script !== 'string') throw invalidArgument('exec() takes the script as a string');
       if (!Array.isArray(params)) throw invalidArgument('params must be an array ($1 is params[0])');
       const statements = parseScript(script);
+      this.checkTransactionHandle();
+      const before = this.sqlTransaction;
       const results: QueryResult[] = [];
-      for (const statement of statements) {
-        results.push(await executeStatement(statement, params, this.context()));
+      try {
+        for (const statement of statements) {
+          results.push(await executeStatement(statement, params, this.context()));
+        }
+      } catch (error) {
+        const begun = this.sqlTransaction;
+        if (begun !== null && begun !== before) {
+          this.sqlTransaction = null;
+          this.core.transactions.delete(begun);
+          await begun.rollback();
+        }
+        throw error;
       }
       return results;
     });
@@ -348,8 +432,13 @@ export class Database {
    */
   close(options: CloseOptions = {}): Promise<void> {
     const { core } = this;
+    if (this.ownTransaction) return Promise.reject(notAllowedInTransaction('close() on a transaction\'s handle: close the registry through the handle that opened it'));
     core.closing ??= (async () => {
       core.registry.closeEvents();
+      // Never committed: a transaction still open is rolled back (its statements in
+      // flight then fail), which also frees the models it holds for the statements
+      // waiting on them, so waiting for them below cannot hang.
+      for (const tx of core.transactions) await tx.rollback();
       await core.jobs.stop(options.abortJobs ?? false);
       while (core.inFlight.size > 0) await Promise.allSettled([...core.inFlight]);
       await core.registry.queue.idle();
@@ -361,7 +450,70 @@ export class Database {
   }
 
   private store(): Registry {
-    return this.core.registry.withTenant(this.currentTenant);
+    return this.view().registry;
+  }
+
+  /** The transaction this handle's statements join now, if any. */
+  private transactionNow(): Transaction | null {
+    return this.ownTransaction ?? this.sqlTransaction;
+  }
+
+  /** INVALID_TRANSACTION_STATE for a transaction's handle used after its transaction ended. */
+  private checkTransactionHandle(): void {
+    if (this.ownTransaction && !this.ownTransaction.isOpen) {
+      throw invalidTransactionState('this handle belongs to a transaction that has ended (transaction() resolved or rejected); use the outer handle');
+    }
+  }
+
+  /** NOT_ALLOWED_IN_TRANSACTION when called through another handle from inside a transaction() callback (it would wait for itself). */
+  private refuseNested(what: string): void {
+    const scope = transactionScope.getStore();
+    if (scope?.core === this.core && scope.tx.isOpen) {
+      throw notAllowedInTransaction(`${what} inside a transaction() callback: transactions do not nest (it would wait for the one it runs in); run the statements through the callback's handle`);
+    }
+  }
+
+  /** The registry view (and its tables) for the session's tenant and transaction. */
+  private view(): { registry: Registry; tables: ReadonlyMap<string, VirtualTable> } {
+    const tenant = this.currentTenant;
+    const tx = this.transactionNow();
+    const scope = transactionScope.getStore();
+    const outer = scope !== undefined && scope.core === this.core && scope.tx !== tx && scope.tx.isOpen ? scope.tx : null;
+    const cached = this.viewFor;
+    if (cached && cached.tenant === tenant && cached.tx === tx && cached.outer === outer) return cached;
+    const registry = tx === null && outer === null ? this.core.registry.withTenant(tenant) : this.core.registry.inTransaction(tenant, tx, outer);
+    this.viewFor = { tenant, tx, outer, registry, tables: createTables(registry, this.core.jobs, tenant) };
+    return this.viewFor;
+  }
+
+  /** `BEGIN`, `COMMIT`, `ROLLBACK` of this session. */
+  private async runTransactionStatement(action: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<Row[]> {
+    if (this.ownTransaction) {
+      throw invalidTransactionState(`${action} on a transaction() handle: its transaction commits when the callback returns and rolls back when it throws`);
+    }
+    if (action === 'BEGIN') {
+      if (this.sqlTransaction || this.beginning) throw invalidTransactionState('a transaction is already open on this session (transactions do not nest); COMMIT or ROLLBACK it first');
+      this.refuseNested('BEGIN');
+      this.beginning = true;
+      try {
+        const tx = await this.core.registry.beginTransaction();
+        this.sqlTransaction = tx;
+        this.core.transactions.add(tx);
+      } finally {
+        this.beginning = false;
+      }
+      return [];
+    }
+    const tx = this.sqlTransaction;
+    if (!tx) throw invalidTransactionState(`${action} without a transaction: this session has none open (BEGIN starts one)`);
+    this.sqlTransaction = null;
+    this.core.transactions.delete(tx);
+    if (action === 'ROLLBACK') {
+      await tx.rollback();
+      return [];
+    }
+    const outcome = await tx.commit();
+    return [{ events: outcome.events, first_seq: outcome.firstSeq, last_seq: outcome.lastSeq }];
   }
 
   private setTenant(tenant: string | null): void {
@@ -373,19 +525,17 @@ export class Database {
   }
 
   private context(onProgress?: (percent: number) => void): ExecutionContext {
-    const tenant = this.currentTenant;
-    const registry = this.store();
-    if (this.tablesFor?.tenant !== tenant || this.tablesFor === null) {
-      this.tablesFor = { tenant, tables: createTables(registry, this.core.jobs, tenant) };
-    }
+    const { registry, tables } = this.view();
     return {
       registry,
       jobs: this.core.jobs,
-      tenant,
-      tables: this.tablesFor.tables,
+      tenant: this.currentTenant,
+      tables,
       allowFileAccess: this.core.allowFileAccess,
       onProgress,
       setTenant: (next) => this.setTenant(next),
+      inTransaction: this.transactionNow() !== null,
+      transaction: (action) => this.runTransactionStatement(action),
     };
   }
 
@@ -393,6 +543,9 @@ export class Database {
     if (this.core.closing) throw new ModelSqlError('CLOSED', 'the registry is closed');
   }
 }
+
+/** The transaction a `transaction()` callback runs in, so calls through other handles from inside it can be told apart. */
+const transactionScope = new AsyncLocalStorage<{ readonly core: Core; readonly tx: Transaction }>();
 
 /** A tag value given to setTag: a string (null is not "remove": removeTag says that). */
 function checkTagValue(value: unknown): string {

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'UNKNOWN_COLUMN'
   | 'UNKNOWN_FUNCTION'
   | 'UNKNOWN_JOB'
+  | 'INVALID_TRANSACTION_STATE'
+  | 'NOT_ALLOWED_IN_TRANSACTION'
   | 'JOB_FAILED'
   | 'FILE_ACCESS_DENIED'
   | 'DATABASE_LOCKED'
@@ -84,6 +86,16 @@ export class ModelSqlError extends Error implements ErrorDetails {
 /** True when `error` is a {@link ModelSqlError}, optionally with the given code. */
 export function isModelSqlError(error: unknown, code?: ErrorCode): error is ModelSqlError {
   return error instanceof ModelSqlError && (code === undefined || error.code === code);
+}
+
+/** BEGIN inside a transaction, COMMIT or ROLLBACK outside one, a transaction handle used after it ended. */
+export function invalidTransactionState(message: string): ModelSqlError {
+  return new ModelSqlError('INVALID_TRANSACTION_STATE', message);
+}
+
+/** A statement or call that cannot be part of a transaction (train jobs, BACKUP, ...). */
+export function notAllowedInTransaction(message: string, details: ErrorDetails = {}): ModelSqlError {
+  return new ModelSqlError('NOT_ALLOWED_IN_TRANSACTION', message, details);
 }
 
 /** `unknown model 'spam'` */

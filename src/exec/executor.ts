@@ -3,7 +3,7 @@
  * statement maps to exactly one registry/job operation, which commits as one unit.
  */
 
-import { ModelSqlError, invalidArgument } from '../errors.js';
+import { ModelSqlError, invalidArgument, notAllowedInTransaction } from '../errors.js';
 import type { StatementNode } from '../parser/ast.js';
 import type { Jobs } from '../store/jobs.js';
 import type { Registry } from '../store/registry.js';
@@ -43,6 +43,15 @@ export interface ExecutionContext {
   readonly allowFileAccess: boolean;
   /** Progress of an inline train job (the CLI draws a bar from it). */
   readonly onProgress?: (percent: number) => void;
+  /** Whether the session has a transaction open (its statements join it). */
+  readonly inTransaction: boolean;
+  /** `BEGIN` / `COMMIT` / `ROLLBACK` on the session; resolves to the statement's rows. */
+  readonly transaction: (action: 'BEGIN' | 'COMMIT' | 'ROLLBACK') => Promise<Row[]>;
+}
+
+/** NOT_ALLOWED_IN_TRANSACTION for `what`, which commits on its own (`why`). */
+function refusedInTransaction(context: ExecutionContext, what: string, why: string): void {
+  if (context.inTransaction) throw notAllowedInTransaction(`${what} cannot run inside a transaction: ${why}; run it after COMMIT or ROLLBACK`);
 }
 
 function result(command: string, rows: Row[]): QueryResult {
@@ -66,6 +75,7 @@ export async function executeStatement(node: StatementNode, params: Params, cont
         const created = await registry.registerVersion(node.model, plan.input, { weights });
         return result('CREATE MODEL', [{ model: created.model, version: created.version, active: created.active, sha256: created.sha256 }]);
       }
+      refusedInTransaction(context, 'CREATE MODEL with a trainer', 'a train job and the version it registers commit on their own, not with the transaction');
       // Checked now so a bad lineage or schema fails the statement, not the job later.
       // The lineage is what the base was when the statement ran, not when the job finishes.
       const { base } = await registry.checkRegistration(node.model, plan.spec.registration);
@@ -122,6 +132,7 @@ export async function executeStatement(node: StatementNode, params: Params, cont
       return result('RETIRE MODEL', [{ model: node.model, version, retired: changed ? 1 : 0, active_version: active }]);
     }
     case 'SetTenant': {
+      refusedInTransaction(context, node.tenant === null ? 'RESET TENANT' : 'SET TENANT', 'a transaction acts as the tenant it began as');
       const value = node.tenant === null ? null : bindValue(node.tenant, params);
       if (node.tenant !== null && typeof value !== 'string') {
         throw invalidArgument(`SET TENANT takes a tenant name string (RESET TENANT goes back to global), got ${describeValue(value)}`);
@@ -148,6 +159,7 @@ export async function executeStatement(node: StatementNode, params: Params, cont
     case 'CancelJob': {
       const id = bindValue(node.jobId, params);
       if (typeof id !== 'string') throw invalidArgument(`CANCEL JOB takes a job id string, got ${describeValue(id)}`);
+      refusedInTransaction(context, 'CANCEL JOB', 'jobs change on their own, not with the transaction');
       const job = await jobs.cancel(id, tenant);
       return result('CANCEL JOB', [{ id: job.id, status: job.status }]);
     }
@@ -159,9 +171,14 @@ export async function executeStatement(node: StatementNode, params: Params, cont
     case 'Backup': {
       const path = bindValue(node.path, params);
       if (typeof path !== 'string' || path.length === 0) throw invalidArgument(`BACKUP TO takes a folder path string, got ${describeValue(path)}`);
+      refusedInTransaction(context, 'BACKUP', 'it copies committed state, which would not include the transaction');
       if (!context.allowFileAccess) throw fileAccessDenied(path);
       const done = await registry.backupTo(path);
       return result('BACKUP', [{ path: done.path, models: done.models, versions: done.versions, jobs: done.jobs, weights_bytes: done.weightsBytes }]);
+    }
+    case 'Transaction': {
+      const rows = await context.transaction(node.action);
+      return { command: node.action, columns: rows.length > 0 ? Object.keys(rows[0]!) : [], rows, rowCount: rows.length };
     }
     case 'Select': {
       // The parser folds plain names to upper case; a quoted name is taken as written.

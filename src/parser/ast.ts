@@ -309,6 +309,15 @@ export interface CheckRegistryNode {
   readonly kind: 'CheckRegistry';
 }
 
+/**
+ * `BEGIN [TRANSACTION]`, `COMMIT [TRANSACTION]`, `ROLLBACK [TRANSACTION]`: the
+ * session's statements between BEGIN and COMMIT commit as one atomic unit.
+ */
+export interface TransactionNode {
+  readonly kind: 'Transaction';
+  readonly action: 'BEGIN' | 'COMMIT' | 'ROLLBACK';
+}
+
 /** `BACKUP TO 'folder'`: an online backup into a new folder. */
 export interface BackupNode {
   readonly kind: 'Backup';
@@ -383,4 +392,5 @@ export type StatementNode =
   | CancelJobNode
   | CheckRegistryNode
   | BackupNode
+  | TransactionNode
   | SelectNode;

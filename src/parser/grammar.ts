@@ -38,6 +38,7 @@ import type {
   SetTenantNode,
   StageName,
   StatementNode,
+  TransactionNode,
   UnarchiveModelNode,
   UnsetTagNode,
   UsePreviousVersionNode,
@@ -104,6 +105,7 @@ export class ModelSqlParser extends EmbeddedActionsParser {
       { ALT: () => this.SUBRULE(this.lookupModel) },
       { ALT: () => this.SUBRULE(this.checkRegistry) },
       { ALT: () => this.SUBRULE(this.backup) },
+      { ALT: () => this.SUBRULE(this.transaction) },
       { ALT: () => this.SUBRULE(this.select) },
     ]),
   );
@@ -385,6 +387,17 @@ export class ModelSqlParser extends EmbeddedActionsParser {
     this.CONSUME(t.For);
     const schema = this.SUBRULE(this.schemaClause);
     return { kind: 'LookupModel', schema };
+  });
+
+  /** `BEGIN | COMMIT | ROLLBACK [TRANSACTION]` */
+  readonly transaction = this.RULE('transaction', (): TransactionNode => {
+    const action = this.OR([
+      { ALT: () => (this.CONSUME(t.Begin), 'BEGIN' as const) },
+      { ALT: () => (this.CONSUME(t.Commit), 'COMMIT' as const) },
+      { ALT: () => (this.CONSUME(t.Rollback), 'ROLLBACK' as const) },
+    ]);
+    this.OPTION(() => this.CONSUME(t.TransactionKeyword));
+    return { kind: 'Transaction', action };
   });
 
   /** `CHECK REGISTRY` */

@@ -227,6 +227,8 @@ export function printStatement(node: StatementNode): string {
       return 'CHECK REGISTRY';
     case 'Backup':
       return `BACKUP TO ${printValue(node.path)}`;
+    case 'Transaction':
+      return node.action;
     case 'Select': {
       if (node.columns !== '*' && node.columns.length === 0) throw invalidArgument('cannot print SELECT with no columns');
       const columns = node.columns === '*' ? '*'

@@ -56,7 +56,7 @@ export const NON_RESERVED_KEYWORDS = [
   'CREATE', 'ALTER', 'MODEL', 'VERSION', 'USE', 'ARCHIVE', 'UNARCHIVE', 'CANCEL', 'JOB', 'FILE',
   'PROMOTE', 'DEMOTE', 'TO', 'DEV', 'STAGING', 'PRODUCTION', 'RETIRE', 'SET', 'RESET', 'TENANT',
   'LOOKUP', 'FOR', 'SCHEMA', 'NULL_RATE', 'CARDINALITY', 'RECORD_COUNT', 'CHECK', 'REGISTRY', 'BACKUP',
-  'ALIAS', 'DROP', 'TAG', 'UNSET', 'PREVIOUS', 'BEST',
+  'ALIAS', 'DROP', 'TAG', 'UNSET', 'PREVIOUS', 'BEST', 'BEGIN', 'COMMIT', 'ROLLBACK', 'TRANSACTION',
 ] as const;
 
 export const Select = keyword('SELECT', true);
@@ -119,12 +119,17 @@ export const Tag = keyword('TAG', false);
 export const Unset = keyword('UNSET', false);
 export const Previous = keyword('PREVIOUS', false);
 export const Best = keyword('BEST', false);
+export const Begin = keyword('BEGIN', false);
+export const Commit = keyword('COMMIT', false);
+export const Rollback = keyword('ROLLBACK', false);
+export const TransactionKeyword = keyword('TRANSACTION', false);
 
 const keywords: TokenType[] = [
   Select, From, Where, And, Or, Not, Is, Null, True, False, Like, In, Order, By, Limit, Offset, Asc, Desc,
   With, As, Distinct, Group, Create, Alter, Model, Version, Use, Archive, Unarchive, Cancel, Job, File,
   Promote, Demote, To, Dev, Staging, Production, Retire, SetKeyword, Reset, Tenant, Lookup, For, Schema, NullRate,
   Cardinality, RecordCount, Check, Registry, Backup, Alias, Drop, Tag, Unset, Previous, Best,
+  Begin, Commit, Rollback, TransactionKeyword,
 ];
 
 // ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@
  *
  * Every change to one blob's chunks, markers or references runs under that blob's lock
  * (shared for versions that reference it, exclusive for cleanup; see
- * {@link Blobs.referencing}) and is durable before the lock is released, so the
+ * {@link Blobs.hold}) and is durable before the lock is released, so the
  * "referenced?" probe of a cleanup cannot race a version that starts referencing it.
  *
  * Format-3 folders stored each version's bytes under a random 32-hex id with a bare
@@ -83,12 +83,13 @@ export class Blobs {
   }
 
   /**
-   * Runs `fn` holding blob `blob` against cleanup. Whatever adds a reference to a blob
-   * (a registration, a copy) commits it inside and waits until it is durable; several
-   * may do so at once (they are then one group-commit batch), never alongside a cleanup.
+   * Holds blob `blob` against cleanup until the returned function is called: what a
+   * unit that adds a reference takes under its model's lock and keeps until the unit is
+   * durable. Locks are always taken model first, blob second, so a transaction (which
+   * keeps its models locked to the end) can take its blobs' at commit without deadlock.
    */
-  referencing<T>(blob: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.shared(blob, fn);
+  hold(blob: string): Promise<() => void> {
+    return this.locks.acquireShared(blob);
   }
 
   /** Runs `fn` holding blob `blob` alone: cleanup, and moving an upload into place. */
@@ -97,7 +98,7 @@ export class Blobs {
   }
 
   /**
-   * The writes that store prepared bytes inside the caller's unit (under {@link referencing}):
+   * The writes that store prepared bytes inside the caller's unit (holding the blob, see {@link hold}):
    * none when the blob is already stored whole (committed or queued: a synchronous
    * read of the latest state), its chunks and its `blobs` entry otherwise.
    */
@@ -200,7 +201,7 @@ export class Blobs {
    * Whether the blob is stored whole: its `blobs` entry, written in the unit of its last
    * chunk, is there (a crash midway leaves chunks without it; they are then rewritten).
    */
-  private isComplete(blob: string): boolean {
+  isComplete(blob: string): boolean {
     return this.queue.readLatest(this.level.blobs, blob) !== undefined;
   }
 

@@ -37,6 +37,8 @@ export interface EventInput {
   readonly newValue?: string | number | null;
   /** A few further facts, e.g. `{ job_id }`. */
   readonly detail?: Readonly<Record<string, unknown>> | null;
+  /** Who made it, when it differs from the unit's actor (a transaction's statements each have their own). */
+  readonly actor?: string | null;
 }
 
 /** The event of an active pointer move of model (head key) `model`; `detail` e.g. `{ rollback: 2 }`. */
@@ -136,13 +138,25 @@ export class EventLog {
    * {@link CommitQueue.submit}, it refuses a unit computed before a batch failed.
    */
   submit(ops: readonly WriteOp[], events: readonly EventInput[], epoch: number, actor: string | null): Promise<void> {
-    if (events.length === 0 || epoch !== this.queue.epoch) return this.queue.submit(ops, epoch);
+    return this.submitLogged(ops, events, epoch, actor).durable;
+  }
+
+  /**
+   * {@link submit}, also telling the seqs its events got: consecutive, `first` to
+   * `last` (null when it has none, or when the unit is refused).
+   */
+  submitLogged(ops: readonly WriteOp[], events: readonly EventInput[], epoch: number, actor: string | null): { durable: Promise<void>; first: number | null; last: number | null } {
+    if (events.length === 0 || epoch !== this.queue.epoch) return { durable: this.queue.submit(ops, epoch), first: null, last: null };
     const at = Date.now();
     const all = [...ops];
+    let first: number | null = null;
+    let last: number | null = null;
     for (const event of events) {
       const seq = this.allocate();
+      first ??= seq;
+      last = seq;
       const record: EventRecord = {
-        seq, at, actor, model: event.model, version: event.version, kind: event.kind,
+        seq, at, actor: event.actor !== undefined ? event.actor : actor, model: event.model, version: event.version, kind: event.kind,
         oldValue: json(event.oldValue), newValue: json(event.newValue), detail: json(event.detail),
       };
       all.push(
@@ -151,7 +165,7 @@ export class EventLog {
         { type: 'put', sublevel: this.level.scopeEvents, key: scopeEventKey(scopeOf(event.model), seq), value: '' },
       );
     }
-    return this.queue.submit(all, epoch);
+    return { durable: this.queue.submit(all, epoch), first, last };
   }
 
   /** Events of one model (head key) after `since`, oldest first, at most `limit`. O(events returned). */

@@ -23,4 +23,24 @@ export class KeyedMutex {
       if (this.tails.get(key) === mine) this.tails.delete(key);
     }
   }
+
+  /**
+   * Takes the lock of `key` once every earlier holder is done, and keeps it until the
+   * returned function is called (idempotent). For holders whose span is not one call:
+   * a transaction keeps each model it changes locked until it ends.
+   */
+  async acquire(key: string): Promise<() => void> {
+    const previous = this.tails.get(key);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.tails.set(key, mine);
+    if (previous) await previous;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+      if (this.tails.get(key) === mine) this.tails.delete(key);
+    };
+  }
 }

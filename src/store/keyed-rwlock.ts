@@ -31,25 +31,51 @@ export class KeyedSharedLock {
     return this.run(key, true, fn);
   }
 
+  /**
+   * Takes `key` shared and keeps it until the returned function is called (idempotent):
+   * for a holder whose span is not one call (a version's unit holds its blob until the
+   * unit is durable, after the model's lock is released).
+   */
+  async acquireShared(key: string): Promise<() => void> {
+    const { held, granted } = this.request(key, false);
+    await granted;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(key, held, false);
+    };
+  }
+
   private async run<T>(key: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
-    let state = this.states.get(key);
-    if (!state) this.states.set(key, (state = { shared: 0, exclusive: false, waiting: [] }));
-    const held = state;
-    let granted = false;
-    const grantedNow = new Promise<void>((grant) => {
-      held.waiting.push({ exclusive, grant: () => ((granted = true), grant()) });
-      this.pump(held);
-    });
+    const { held, granted } = this.request(key, exclusive);
     // Uncontended: start at once, as an unlocked call would (no extra tick).
-    if (!granted) await grantedNow;
+    if (granted !== null) await granted;
     try {
       return await fn();
     } finally {
-      if (exclusive) held.exclusive = false;
-      else held.shared--;
-      this.pump(held);
-      if (!held.exclusive && held.shared === 0 && held.waiting.length === 0) this.states.delete(key);
+      this.release(key, held, exclusive);
     }
+  }
+
+  /** Queues a request; `granted` is null when it was granted at once. */
+  private request(key: string, exclusive: boolean): { held: KeyState; granted: Promise<void> | null } {
+    let state = this.states.get(key);
+    if (!state) this.states.set(key, (state = { shared: 0, exclusive: false, waiting: [] }));
+    const held = state;
+    let grantedAtOnce = false;
+    const granted = new Promise<void>((grant) => {
+      held.waiting.push({ exclusive, grant: () => ((grantedAtOnce = true), grant()) });
+      this.pump(held);
+    });
+    return { held, granted: grantedAtOnce ? null : granted };
+  }
+
+  private release(key: string, held: KeyState, exclusive: boolean): void {
+    if (exclusive) held.exclusive = false;
+    else held.shared--;
+    this.pump(held);
+    if (!held.exclusive && held.shared === 0 && held.waiting.length === 0) this.states.delete(key);
   }
 
   /** Grants waiters from the front while they are compatible with the holders. */

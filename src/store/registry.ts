@@ -31,6 +31,7 @@ import { validateTenantName } from './keys.js';
 import type { Level } from './level.js';
 import type { Stage } from './records.js';
 import { SchemaIndex } from './schema-index.js';
+import { Transaction } from './transaction.js';
 import type { StageDirection } from './stages.js';
 import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaLookup, VersionRef } from './types.js';
 import { dropAlias, resolveAlias, setAlias, type AliasOutcome } from './registry/aliases.js';
@@ -68,7 +69,7 @@ export class Registry {
       this.context = levelOrContext;
     } else {
       const level = levelOrContext;
-      const store = { level, queue: queue!, locks: new KeyedMutex(), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), events: new EventLog(level, queue!), defaultActor: defaultActor ?? null };
+      const store = { level, queue: queue!, locks: new KeyedMutex(), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), events: new EventLog(level, queue!), defaultActor: defaultActor ?? null, transactions: new KeyedMutex() };
       this.context = new RegistryContext(store, null);
     }
     this.tenant = this.context.tenant;
@@ -82,7 +83,22 @@ export class Registry {
   /** A view of the same store acting as `tenant` (null: global). */
   withTenant(tenant: string | null): Registry {
     if (tenant !== null) validateTenantName(tenant);
-    return tenant === this.tenant ? this : new Registry(new RegistryContext(this.context, tenant));
+    return tenant === this.tenant && this.context.tx === null && this.context.outer === null ? this : new Registry(new RegistryContext(this.context, tenant));
+  }
+
+  /**
+   * A view acting as `tenant` whose writes join transaction `tx` and whose reads see
+   * its writes; `outer`: a transaction the caller runs inside of without being part
+   * of it (its held models are refused rather than waited for, see RegistryContext).
+   */
+  inTransaction(tenant: string | null, tx: Transaction | null, outer: Transaction | null = null): Registry {
+    if (tenant !== null) validateTenantName(tenant);
+    return new Registry(new RegistryContext(this.context, tenant, tx, outer));
+  }
+
+  /** Opens a transaction over this store, once every earlier one has ended (see ./transaction.ts). */
+  beginTransaction(): Promise<Transaction> {
+    return Transaction.begin(this.context);
   }
 
   /**

@@ -383,7 +383,7 @@ describe('complete()', () => {
 
   it('offers statement keywords at the start', async () => {
     expect(await complete('', context)).toEqual([
-      ['ALTER', 'ARCHIVE', 'BACKUP', 'CANCEL', 'CHECK', 'CREATE', 'LOOKUP', 'RESET', 'RETIRE', 'SELECT', 'SET', 'UNARCHIVE'],
+      ['ALTER', 'ARCHIVE', 'BACKUP', 'BEGIN', 'CANCEL', 'CHECK', 'COMMIT', 'CREATE', 'LOOKUP', 'RESET', 'RETIRE', 'ROLLBACK', 'SELECT', 'SET', 'UNARCHIVE'],
       '',
     ]);
     expect(await complete('AR', context)).toEqual([['ARCHIVE'], 'AR']);

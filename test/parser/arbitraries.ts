@@ -181,6 +181,7 @@ export const statement: fc.Arbitrary<StatementNode> = fc.oneof(
   record({ kind: fc.constant('CancelJob' as const), jobId: value }),
   record({ kind: fc.constant('CheckRegistry' as const) }),
   record({ kind: fc.constant('Backup' as const), path: value }),
+  record({ kind: fc.constant('Transaction' as const), action: fc.constantFrom('BEGIN' as const, 'COMMIT' as const, 'ROLLBACK' as const) }),
   record({
     kind: fc.constant('Select' as const),
     distinct: fc.boolean(),

@@ -63,9 +63,9 @@ describe('grammar errors', () => {
     expect(details(syntaxErrorOf('DROP MODEL spam'))).toStrictEqual({
       line: 1,
       column: 1,
-      expected: ['CREATE', 'ALTER', 'ARCHIVE', 'UNARCHIVE', 'RETIRE', 'CANCEL', 'SET', 'RESET', 'LOOKUP', 'CHECK', 'BACKUP', 'SELECT'],
+      expected: ['CREATE', 'ALTER', 'ARCHIVE', 'UNARCHIVE', 'RETIRE', 'CANCEL', 'SET', 'RESET', 'LOOKUP', 'CHECK', 'BACKUP', 'BEGIN', 'COMMIT', 'ROLLBACK', 'SELECT'],
       found: 'DROP',
-      message: "line 1 column 1: expected CREATE, ALTER, ARCHIVE, UNARCHIVE, RETIRE, CANCEL, SET, RESET, LOOKUP, CHECK, BACKUP or SELECT, found 'DROP'",
+      message: "line 1 column 1: expected CREATE, ALTER, ARCHIVE, UNARCHIVE, RETIRE, CANCEL, SET, RESET, LOOKUP, CHECK, BACKUP, BEGIN, COMMIT, ROLLBACK or SELECT, found 'DROP'",
     });
   });
 

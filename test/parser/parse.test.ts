@@ -138,6 +138,15 @@ describe('version management statements', () => {
     expect(parseStatement('CHECK REGISTRY')).toStrictEqual({ kind: 'CheckRegistry' });
     expect(parseStatement("backup to './b'")).toStrictEqual({ kind: 'Backup', path: lit('./b') });
     expect(parseStatement('BACKUP TO $2')).toStrictEqual({ kind: 'Backup', path: param(2) });
+    expect(parseStatement('BEGIN')).toStrictEqual({ kind: 'Transaction', action: 'BEGIN' });
+    expect(parseStatement('begin transaction')).toStrictEqual({ kind: 'Transaction', action: 'BEGIN' });
+    expect(parseStatement('COMMIT')).toStrictEqual({ kind: 'Transaction', action: 'COMMIT' });
+    expect(parseStatement('Commit Transaction')).toStrictEqual({ kind: 'Transaction', action: 'COMMIT' });
+    expect(parseStatement('ROLLBACK')).toStrictEqual({ kind: 'Transaction', action: 'ROLLBACK' });
+    expect(parseScript('BEGIN; ALTER MODEL m USE VERSION 2; COMMIT;').map((s) => s.kind)).toStrictEqual(['Transaction', 'UseVersion', 'Transaction']);
+    // Non-reserved: still plain names.
+    expect(parseStatement('ALTER MODEL begin USE VERSION 1')).toMatchObject({ kind: 'UseVersion', model: 'begin' });
+    expect(parseStatement('SELECT commit FROM rollback')).toMatchObject({ kind: 'Select', table: 'ROLLBACK' });
     expect(() => parseStatement('CHECK')).toThrow(/REGISTRY/);
     expect(() => parseStatement('BACKUP')).toThrow(/TO/);
     // The new keywords stay usable as names.

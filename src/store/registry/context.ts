@@ -6,13 +6,15 @@
  * the one place a registry write is locked, read and committed.
  */
 
-import { ModelSqlError, corruption, permissionDenied, unknownModel, unknownVersion } from '../../errors.js';
-import type { Blobs } from '../blobs.js';
+import { ModelSqlError, corruption, notAllowedInTransaction, permissionDenied, unknownModel, unknownVersion } from '../../errors.js';
+import type { Blobs, PreparedBlob } from '../blobs.js';
 import type { CommitQueue, ReadView, WriteOp } from '../commit-queue.js';
 import type { EventInput, EventLog } from '../events.js';
 import type { KeyedMutex } from '../keyed-mutex.js';
-import { escapeSegment, modelKey, parseModelKey, parseVersionKey, validateModelName, versionKey } from '../keys.js';
-import type { Level, TextSublevel } from '../level.js';
+import { blobRange, escapeSegment, modelKey, parseModelKey, parseVersionKey, validateModelName, versionKey } from '../keys.js';
+import type { BytesSublevel, Level, TextSublevel } from '../level.js';
+import type { Transaction } from '../transaction.js';
+import type { KeyRange } from '../write-overlay.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from '../records.js';
 import type { SchemaIndex } from '../schema-index.js';
 import { aliasesOf } from './aliases.js';
@@ -34,6 +36,8 @@ export interface RegistryStore {
   readonly events: EventLog;
   /** `created_by` when a registration names none, and the actor of events of statements that name none. */
   readonly defaultActor: string | null;
+  /** The gate transactions pass one at a time (one key, ''). */
+  readonly transactions: KeyedMutex;
 }
 
 /** A model as this session resolved it. */
@@ -52,6 +56,10 @@ export interface WriteUnit<T> {
   readonly events?: readonly EventInput[];
   /** Who made the change (the statement's `created_by`); default: the handle's actor. */
   readonly actor?: string | null;
+  /** In-memory weights the unit references: a transaction re-adds them at COMMIT if a cleanup took them meanwhile. */
+  readonly prepared?: PreparedBlob;
+  /** What to undo if a transaction the unit joined is rolled back (a streamed upload's bytes). */
+  readonly undo?: () => Promise<void>;
 }
 
 /** A CORRUPTION for a key that does not parse. */
@@ -80,11 +88,20 @@ export class RegistryContext implements RegistryStore {
   readonly index: SchemaIndex;
   readonly events: EventLog;
   readonly defaultActor: string | null;
+  readonly transactions: KeyedMutex;
 
   constructor(
     store: RegistryStore,
     /** The tenant this view acts as; null for the global session. */
     readonly tenant: string | null,
+    /** The transaction this view's writes join and its reads look through, if any. */
+    readonly tx: Transaction | null = null,
+    /**
+     * A transaction this view is not part of but is called from (a write through the
+     * outer handle inside `db.transaction`'s callback): writing a model it holds would
+     * wait for its end, which waits for the caller, so that is refused.
+     */
+    readonly outer: Transaction | null = null,
   ) {
     this.level = store.level;
     this.queue = store.queue;
@@ -93,6 +110,7 @@ export class RegistryContext implements RegistryStore {
     this.index = store.index;
     this.events = store.events;
     this.defaultActor = store.defaultActor;
+    this.transactions = store.transactions;
   }
 
   /** Key scopes this session sees, its own first: `[tenant, global]`, or `[global]`. */
@@ -116,6 +134,11 @@ export class RegistryContext implements RegistryStore {
    * atomic unit (the event log; later transactions) hooks in here.
    */
   async writeUnit<T>(key: string, work: (head: HeadRecord | undefined) => Promise<WriteUnit<T>>): Promise<T> {
+    if (this.tx) return this.tx.unit(key, () => this.readHead(key, 'latest'), work);
+    if (this.outer?.holds(key)) {
+      const name = parseModelKey(key)?.name ?? key;
+      throw notAllowedInTransaction(`model '${name}' is locked by the transaction this call was made from; inside db.transaction(), run statements through the transaction's handle (the callback's argument), not the outer one`, { model: name });
+    }
     const { queue } = this;
     let durable: Promise<void> | undefined;
     const result = await this.locks.run(key, async () => {
@@ -190,7 +213,31 @@ export class RegistryContext implements RegistryStore {
   }
 
   private read(sublevel: TextSublevel, key: string, view: View): string | undefined {
+    if (this.tx) {
+      const mine = this.tx.overlay.get(sublevel, key);
+      if (mine.pending) return mine.value as string | undefined;
+    }
     return view === 'latest' ? this.queue.readLatest(sublevel, key) : view.get(sublevel, key);
+  }
+
+  /**
+   * The entries of `sublevel` in `range`, in its order: of `view`'s snapshot, or of
+   * the disk (`'latest'`, for writers holding the model's lock once the queue is idle),
+   * with this view's transaction's writes merged in.
+   */
+  entries(sublevel: TextSublevel, range: KeyRange, view: View): AsyncIterable<[string, string]>;
+  entries(sublevel: BytesSublevel, range: KeyRange, view: View): AsyncIterable<[string, Uint8Array]>;
+  entries(sublevel: TextSublevel | BytesSublevel, range: KeyRange, view: View): AsyncIterable<[string, string | Uint8Array]> {
+    const snapshot = view === 'latest' ? {} : { snapshot: view.snapshot };
+    if (!this.tx) return (sublevel as TextSublevel).iterator({ ...range, ...snapshot });
+    // The limit applies after merging: pending deletes may hide committed entries.
+    const { limit: _limit, ...unlimited } = range;
+    return this.tx.overlay.merge(sublevel, range, (sublevel as TextSublevel).iterator({ ...unlimited, ...snapshot }));
+  }
+
+  /** The chunks of a blob, in order (its bytes as this view sees them, a transaction's included). */
+  async *blobChunks(blob: string): AsyncGenerator<Uint8Array> {
+    for await (const [, chunk] of this.entries(this.level.weights, blobRange(blob), 'latest')) yield chunk;
   }
 
   /** Tenant of a model key; scans ask once per row, so the last answer is kept. */

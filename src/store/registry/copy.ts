@@ -74,8 +74,11 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
   const fingerprint = record.schema === null ? null : decodeFingerprint(record.schema, NS.versions, versionKey(sourceKey, sourceVersion));
   const key = modelKey(target, ctx.tenant);
 
+  // As a registration: the blob may not be cleaned up while the copy starts referencing it.
+  let releaseBlob: (() => void) | undefined;
   const write = () =>
     ctx.writeUnit(key, async (head) => {
+      if (record.blob !== null && !ctx.tx) releaseBlob = await ctx.blobs.hold(record.blob);
       await checkNewVersion(ctx, target, head, null);
       const { version, now, head: newHead } = nextVersion(head, options.active !== false);
       const copy = copiedRecord(record, { sourceKey, sourceVersion, createdAt: now, createdBy, description });
@@ -89,8 +92,13 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
       events.push({ kind: 'version_copied', model: sourceKey, version: sourceVersion, oldValue: null, newValue: null, detail: { to } });
       return { result: { version, active: newHead.active === version }, ops, events, actor: createdBy };
     });
-  // As a registration: the blob may not be cleaned up while the copy starts referencing it.
-  const { version, active } = record.blob === null ? await write() : await ctx.blobs.referencing(record.blob, write);
+  let written: { version: number; active: boolean };
+  try {
+    written = await write();
+  } finally {
+    releaseBlob?.();
+  }
+  const { version, active } = written;
   return { model: target, version, active, sha256: record.sha256, copiedFrom: from };
 }
 

@@ -94,7 +94,7 @@ async function* scanIn(ctx: RegistryContext, view: ReadView, model: string | und
     // One pass over the scope's versions; rows of one model are contiguous.
     let lastKey: string | undefined;
     let skip = false;
-    for await (const [vKey, raw] of ctx.level.versions.iterator({ ...scopeRange(scope), snapshot: view.snapshot })) {
+    for await (const [vKey, raw] of ctx.entries(ctx.level.versions, scopeRange(scope), view)) {
       const parsed = parseVersionKey(vKey);
       if (!parsed) throw malformedKey(NS.versions, vKey);
       if (parsed.model !== lastKey) {
@@ -115,7 +115,7 @@ async function* scanIn(ctx: RegistryContext, view: ReadView, model: string | und
 }
 
 async function* modelVersions(ctx: RegistryContext, key: string, name: string, head: HeadRecord, options: ListOptions, view: ReadView): AsyncGenerator<ModelVersion> {
-  for await (const [vKey, raw] of ctx.level.versions.iterator({ ...versionRange(key), snapshot: view.snapshot })) {
+  for await (const [vKey, raw] of ctx.entries(ctx.level.versions, versionRange(key), view)) {
     const parsed = parseVersionKey(vKey);
     if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
     // The head and the scan read one snapshot, which holds a version only with its head.
@@ -146,7 +146,7 @@ async function visibleHeads(ctx: RegistryContext, view: ReadView): Promise<Visib
   const own = new Set<string>();
   for (const [i, scope] of ctx.scopes().entries()) {
     const shadowing = i > 0;
-    for await (const [key, raw] of ctx.level.models.iterator({ ...scopeRange(scope), snapshot: view.snapshot })) {
+    for await (const [key, raw] of ctx.entries(ctx.level.models, scopeRange(scope), view)) {
       const id = parseModelKey(key);
       if (!id) throw malformedKey(NS.models, key);
       if (shadowing && own.has(id.name)) continue;

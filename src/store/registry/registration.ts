@@ -56,7 +56,12 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
   const blob: StoredBlob | null = hooks.weights ?? prepared?.blob ?? null;
   const base = hooks.base !== undefined ? hooks.base : await resolveBase(ctx, input);
   const key = modelKey(model, ctx.tenant);
+  // The blob's lock inside the model's, kept until the unit is durable: nothing may
+  // clean the bytes up between the check that they are stored and the reference. (A
+  // transaction takes it at COMMIT instead.)
+  let releaseBlob: (() => void) | undefined;
   const write = () => ctx.writeUnit(key, async (head) => {
+    if (blob && !ctx.tx) releaseBlob = await blobs.hold(blob.blob);
     await checkNewVersion(ctx, model, head, fields.parentVersion);
     const { version, now, head: newHead } = nextVersion(head, input.active !== false);
     const record = versionRecord(fields, {
@@ -80,10 +85,23 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
     if (hooks.extraOps) ops.push(...hooks.extraOps(version));
     const events: EventInput[] = [{ kind: 'version_created', model: key, version, newValue: version, detail: hooks.jobId ? { job_id: hooks.jobId } : null }];
     if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
-    return { result: { version, active: newHead.active === version }, ops, events, actor: fields.createdBy };
+    const uploaded = hooks.weights;
+    return {
+      result: { version, active: newHead.active === version },
+      ops,
+      events,
+      actor: fields.createdBy,
+      prepared: prepared ?? undefined,
+      undo: uploaded && (() => blobs.discard(uploaded.blob, uploaded.upload)),
+    };
   });
-  // The blob's lock around the model's: nothing may clean it up between the check that it is stored and the reference.
-  const { version, active } = blob ? await blobs.referencing(blob.blob, write) : await write();
+  let written: { version: number; active: boolean };
+  try {
+    written = await write();
+  } finally {
+    releaseBlob?.();
+  }
+  const { version, active } = written;
   return { model, version, active, sha256: blob?.sha256 ?? null };
 }
 

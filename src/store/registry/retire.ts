@@ -31,7 +31,7 @@ export async function retire(ctx: RegistryContext, model: string, ref: VersionRe
       // of this model), like ARCHIVE MODEL; versions queued earlier must be on disk first.
       await ctx.queue.idle();
       const ops: WriteOp[] = [];
-      for await (const [vKey, raw] of ctx.level.versions.iterator(versionRange(key))) {
+      for await (const [vKey, raw] of ctx.entries(ctx.level.versions, versionRange(key), 'latest')) {
         ops.push(...schemaIndexOps(ctx, key, head, versionOf(vKey), decodeVersion(raw, vKey), 'remove'));
       }
       const { aliases, events } = dropAliasesWhere(key, head, () => true, 'retired');

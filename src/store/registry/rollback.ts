@@ -27,18 +27,21 @@ export interface RollbackOutcome {
 /** The stack of pointer values model key `key`'s log describes (see the module comment). */
 async function pointerStack(ctx: RegistryContext, key: string): Promise<(number | null)[]> {
   const stack: (number | null)[] = [];
+  const replay = (event: { kind: string; oldValue?: unknown; newValue?: unknown; detail?: Readonly<Record<string, unknown>> | null }): void => {
+    if (event.kind !== 'active_moved') return;
+    if (stack.length === 0 && event.oldValue !== null && event.oldValue !== undefined) stack.push(event.oldValue as number);
+    const popped = typeof event.detail?.rollback === 'number' ? event.detail.rollback : 0;
+    stack.length = Math.max(0, stack.length - popped);
+    if (popped === 0 || stack.at(-1) !== event.newValue) stack.push((event.newValue ?? null) as number | null);
+  };
   const view = ctx.queue.view();
   try {
-    for await (const event of ctx.events.history(view, key)) {
-      if (event.kind !== 'active_moved') continue;
-      if (stack.length === 0 && event.oldValue !== null) stack.push(event.oldValue as number);
-      const popped = typeof event.detail?.rollback === 'number' ? event.detail.rollback : 0;
-      stack.length = Math.max(0, stack.length - popped);
-      if (popped === 0 || stack.at(-1) !== event.newValue) stack.push(event.newValue as number | null);
-    }
+    for await (const event of ctx.events.history(view, key)) replay(event);
   } finally {
     view.release();
   }
+  // Moves made earlier in this session's transaction are not logged yet, but count.
+  for (const event of ctx.tx?.pendingEvents(key) ?? []) replay(event);
   return stack;
 }
 

@@ -60,7 +60,7 @@ export async function productionAfter(ctx: RegistryContext, key: string, head: H
   if (to === 'production') return Math.max(head.production ?? 0, version);
   if (head.production !== version) return head.production;
   await ctx.queue.idle();
-  for await (const sKey of ctx.level.stages.keys({ ...stageRange(key, 'production'), lt: stageKey(key, 'production', version), reverse: true, limit: 1 })) {
+  for await (const [sKey] of ctx.entries(ctx.level.stages, { ...stageRange(key, 'production'), lt: stageKey(key, 'production', version), reverse: true, limit: 1 }, 'latest')) {
     return Number(sKey.slice(sKey.lastIndexOf(':') + 1));
   }
   return null;
@@ -85,7 +85,7 @@ async function* stageVersions(ctx: RegistryContext, view: ReadView, model: strin
   // A retired model keeps its index entries (retiring is O(1)); it is hidden here instead.
   if (!found || found.head.retired || stage === 'dev') return;
   const { key, head } = found;
-  for await (const sKey of ctx.level.stages.keys({ ...stageRange(key, stage), reverse: newestFirst, snapshot: view.snapshot })) {
+  for await (const [sKey] of ctx.entries(ctx.level.stages, { ...stageRange(key, stage), reverse: newestFirst }, view)) {
     const version = Number(sKey.slice(sKey.lastIndexOf(':') + 1));
     if (!Number.isInteger(version) || version < 1) throw malformedKey(NS.stages, sKey);
     if (version > head.latest) throw corruption(NS.stages, sKey, `the index names version ${version}, beyond the model head's latest (${head.latest})`);
@@ -116,7 +116,7 @@ export async function latestAtStage(ctx: RegistryContext, model: string, stage: 
       if (stage === 'production' && (found?.version ?? null) !== head.production) reportProductionIndex(ctx, key, head, found, view);
       return found;
     }
-    for await (const [vKey, raw] of ctx.level.versions.iterator({ ...versionRange(key), reverse: true, snapshot: view.snapshot })) {
+    for await (const [vKey, raw] of ctx.entries(ctx.level.versions, { ...versionRange(key), reverse: true }, view)) {
       const parsed = parseVersionKey(vKey);
       if (!parsed || parsed.model !== key) throw malformedKey(NS.versions, vKey);
       const record = decodeVersion(raw, vKey);

@@ -94,7 +94,7 @@ export async function archiveModel(ctx: RegistryContext, model: string): Promise
     await queue.idle();
     const ops: WriteOp[] = [];
     const events: EventInput[] = [];
-    for await (const [vKey, raw] of level.versions.iterator(versionRange(key))) {
+    for await (const [vKey, raw] of ctx.entries(level.versions, versionRange(key), 'latest')) {
       const record = decodeVersion(raw, vKey);
       if (record.archived) continue;
       const version = versionOf(vKey);

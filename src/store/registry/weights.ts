@@ -25,14 +25,14 @@ function sha256Hex(bytes: Uint8Array): string {
 export async function weightsSource(ctx: RegistryContext, model: string, version: VersionRef): Promise<WeightsSource> {
   const stored = await storedWeights(ctx, model, version);
   // Chunks of a referenced blob never change, so they need no snapshot.
-  return { ...stored, content: ctx.blobs.chunks(stored.blob) };
+  return { ...stored, content: ctx.blobChunks(stored.blob) };
 }
 
 /** The weights of one version, checked against their stored SHA-256 and size. */
 export async function readWeights(ctx: RegistryContext, model: string, ref: VersionRef): Promise<Uint8Array> {
   const { version, ...stored } = await storedWeights(ctx, model, ref);
   const chunks: Uint8Array[] = [];
-  for await (const chunk of ctx.blobs.chunks(stored.blob)) chunks.push(chunk);
+  for await (const chunk of ctx.blobChunks(stored.blob)) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
   if (bytes.length !== stored.sizeBytes || sha256Hex(bytes) !== stored.sha256) throw weightsMismatch(model, version, stored.blob);
   return bytes;

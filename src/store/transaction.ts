@@ -1,0 +1,183 @@
+/**
+ * Transactions: several statements committed as one atomic unit, or not at all.
+ *
+ * A transaction's writes never reach the commit queue before COMMIT: each statement's
+ * unit goes into a {@link WriteOverlay} that the transaction's own reads look through
+ * (so a statement sees the earlier ones) and nobody else's do (so no other session
+ * sees any of it). Its events wait beside the writes and are logged at COMMIT in one
+ * submission, so they get consecutive seqs.
+ *
+ * Serialization. Transactions of one store run one at a time: each holds the store's
+ * transaction gate from begin to end, so two never interleave and never wait for each
+ * other's model locks. A statement of a transaction takes its model's lock as any
+ * write does, but keeps it until the transaction ends, so no other write changes a
+ * model the transaction has read for a write and then changed. A single statement
+ * outside holds one model lock at a time (and blob locks only after it), so it can
+ * wait for the transaction but the transaction never waits for something that waits
+ * for it: no deadlock. Reads outside never wait; they see committed state.
+ *
+ * Weights. In-memory weights a statement found stored already add no chunks to the
+ * unit; a cleanup may delete those bytes before COMMIT (when no committed version
+ * references them), so COMMIT takes the blobs it references (shared, after the model
+ * locks, as every writer does) and re-adds any chunks that are gone. Streamed uploads
+ * keep their upload marker until COMMIT deletes it; ROLLBACK discards them.
+ */
+
+import { invalidTransactionState } from '../errors.js';
+import type { PreparedBlob } from './blobs.js';
+import type { EventInput } from './events.js';
+import type { HeadRecord } from './records.js';
+import type { RegistryStore, WriteUnit } from './registry/context.js';
+import { WriteOverlay } from './write-overlay.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+/** What COMMIT answers: how many events it logged and their seqs (null when it logged none). */
+export interface CommitOutcome {
+  readonly events: number;
+  readonly firstSeq: number | null;
+  readonly lastSeq: number | null;
+}
+
+type State = 'open' | 'committing' | 'ended';
+
+/** One open transaction over a store (see the module comment). */
+export class Transaction {
+  /** The transaction's writes, read through by its own statements. */
+  readonly overlay = new WriteOverlay();
+  private readonly logged: EventInput[] = [];
+  private readonly prepared = new Map<string, PreparedBlob>();
+  private readonly undo: (() => Promise<void>)[] = [];
+  /** Model keys locked by this transaction, with the function that unlocks each. */
+  private readonly held = new Map<string, () => void>();
+  /** The transaction's statements write one at a time (their reads need not wait). */
+  private readonly statements = new KeyedMutex();
+  private state: State = 'open';
+
+  private constructor(
+    private readonly store: RegistryStore,
+    private readonly releaseGate: () => void,
+    /** The commit queue's epoch at begin: a batch failing meanwhile may have lost writes this transaction read. */
+    private readonly epoch: number,
+  ) {}
+
+  /** Opens a transaction once every earlier one of this store has ended. */
+  static async begin(store: RegistryStore): Promise<Transaction> {
+    const releaseGate = await store.transactions.acquire('');
+    return new Transaction(store, releaseGate, store.queue.epoch);
+  }
+
+  /** Whether statements may still join it. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Whether it holds the lock of model key `key` (a write to it from outside would wait for its end). */
+  holds(key: string): boolean {
+    return this.state !== 'ended' && this.held.has(key);
+  }
+
+  /** INVALID_TRANSACTION_STATE once it has committed or rolled back. */
+  assertOpen(): void {
+    if (this.state !== 'open') throw invalidTransactionState('the transaction has ended (committed or rolled back); start a new one');
+  }
+
+  /**
+   * One statement's write (what {@link RegistryContext.writeUnit} does outside a
+   * transaction): under model key `key`'s lock, kept until the end, `work` decides from
+   * the head as the transaction sees it (`read`), and its unit joins the transaction.
+   */
+  async unit<T>(key: string, read: () => HeadRecord | undefined, work: (head: HeadRecord | undefined) => Promise<WriteUnit<T>>): Promise<T> {
+    this.assertOpen();
+    return this.statements.run('', async () => {
+      this.assertOpen();
+      if (!this.held.has(key)) {
+        const release = await this.store.locks.acquire(key);
+        if (this.state !== 'open') {
+          release();
+          this.assertOpen();
+        }
+        this.held.set(key, release);
+      }
+      const unit = await work(read());
+      // Rolled back (the registry closing) while the statement ran: it joins nothing.
+      this.assertOpen();
+      if (unit.ops.length > 0) {
+        this.overlay.apply(unit.ops);
+        const actor = unit.actor ?? this.store.defaultActor;
+        for (const event of unit.events ?? []) this.logged.push({ ...event, actor: event.actor !== undefined ? event.actor : actor });
+        if (unit.prepared) this.prepared.set(unit.prepared.blob.blob, unit.prepared);
+      }
+      if (unit.undo) this.undo.push(unit.undo);
+      return unit.result;
+    });
+  }
+
+  /** The events this transaction will log for model key `key`, in order (they have no seq yet). */
+  pendingEvents(key: string): readonly EventInput[] {
+    return this.logged.filter((event) => event.model === key);
+  }
+
+  /**
+   * Commits everything as one unit and waits until it is durable; then the transaction
+   * has ended. Waits for its statements still running. On failure nothing of it is
+   * written and it has ended too (rolled back).
+   */
+  async commit(): Promise<CommitOutcome> {
+    this.assertOpen();
+    return this.statements.run('', async () => {
+      this.assertOpen();
+      this.state = 'committing';
+      const { blobs, level, events, defaultActor } = this.store;
+      const blobHolds: (() => void)[] = [];
+      try {
+        for (const blob of this.referencedBlobs()) blobHolds.push(await blobs.hold(blob));
+        const ops = [...this.overlay.ops];
+        // Bytes found stored when their statement ran may have been cleaned up since.
+        for (const prepared of this.prepared.values()) {
+          if (!this.overlay.get(level.blobs, prepared.blob.blob).pending) ops.push(...blobs.writeOps(prepared));
+        }
+        if (ops.length === 0) return { events: 0, firstSeq: null, lastSeq: null };
+        const submitted = events.submitLogged(ops, this.logged, this.epoch, defaultActor);
+        await submitted.durable;
+        return { events: this.logged.length, firstSeq: submitted.first, lastSeq: submitted.last };
+      } catch (error) {
+        await this.discardUploads();
+        throw error;
+      } finally {
+        for (const release of blobHolds) release();
+        this.end();
+      }
+    });
+  }
+
+  /**
+   * Drops everything: nothing of it was written, and nothing will be. A statement still
+   * running fails instead of joining. Idempotent.
+   */
+  async rollback(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.end();
+    await this.discardUploads();
+  }
+
+  /** Blob ids the transaction's versions reference, sorted (the order their locks are taken in). */
+  private referencedBlobs(): string[] {
+    const ids = new Set<string>();
+    for (const op of this.overlay.ops) {
+      if (op.sublevel === this.store.level.weightRefs && op.type === 'put') ids.add(op.key.slice(0, op.key.indexOf(':')));
+    }
+    return [...ids].sort();
+  }
+
+  private async discardUploads(): Promise<void> {
+    const undo = this.undo.splice(0);
+    for (const step of undo) await step().catch(() => undefined);
+  }
+
+  private end(): void {
+    this.state = 'ended';
+    for (const release of this.held.values()) release();
+    this.held.clear();
+    this.releaseGate();
+  }
+}
