@@ -294,10 +294,14 @@ export class Database {
         const handle = new Database(core, this.currentTenant, true, tx);
         let value: T;
         try {
+          scopesRunning++;
           value = await transactionScope.run({ core, tx }, () => work(handle));
         } catch (error) {
           await tx.rollback();
           throw error;
+        } finally {
+          // The scope costs every promise a hook while enabled: off when no callback runs.
+          if (--scopesRunning === 0) transactionScope.disable();
         }
         if (!tx.isOpen) throw new ModelSqlError('CLOSED', 'the registry closed before the transaction committed; it was rolled back');
         await tx.commit();
@@ -546,6 +550,8 @@ export class Database {
 
 /** The transaction a `transaction()` callback runs in, so calls through other handles from inside it can be told apart. */
 const transactionScope = new AsyncLocalStorage<{ readonly core: Core; readonly tx: Transaction }>();
+/** transaction() callbacks running now, in every registry of this process. */
+let scopesRunning = 0;
 
 /** A tag value given to setTag: a string (null is not "remove": removeTag says that). */
 function checkTagValue(value: unknown): string {

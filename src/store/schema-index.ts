@@ -47,7 +47,8 @@ import {
   type Fingerprint,
 } from './fingerprint.js';
 import { MAX_VERSION, escapeSegment, pad } from './keys.js';
-import type { Level } from './level.js';
+import type { Level, TextSublevel } from './level.js';
+import type { KeyRange } from './write-overlay.js';
 import { NS } from './records.js';
 
 /** A version as the index knows it. */
@@ -182,9 +183,24 @@ function parseEntryKey(key: string): { modelKey: string; version: number; tail: 
   return { modelKey: `${scope}:${name}`, version: Number(version), tail: `${createdAt}:${name}:${version}` };
 }
 
-/** Where a lookup reads: `{ snapshot }` of the caller's read view, or `{}` for the latest state. */
-export interface SnapshotRead {
-  readonly snapshot?: AbstractSnapshot;
+/**
+ * How a lookup reads the index: the registry passes reads of its read view's snapshot
+ * (with a transaction's own writes merged in); by default, the latest state.
+ */
+export interface IndexRead {
+  /** The entries of `sublevel` in `range`, in its order (reverse and limit as iterators take them). */
+  entries(sublevel: TextSublevel, range: KeyRange): AsyncIterable<readonly [string, string]>;
+  /** Whether each of `keys` is in `sublevel`. */
+  hasMany(sublevel: TextSublevel, keys: readonly string[]): Promise<boolean[]>;
+}
+
+/** Reads of the latest committed state, or of `snapshot`. */
+export function snapshotRead(snapshot?: AbstractSnapshot): IndexRead {
+  const at = snapshot === undefined ? {} : { snapshot };
+  return {
+    entries: (sublevel, range) => sublevel.iterator({ ...range, ...at }),
+    hasMany: (sublevel, keys) => sublevel.hasMany([...keys], at),
+  };
 }
 
 /** Maintains and queries the schema index of one store. */
@@ -245,33 +261,33 @@ export class SchemaIndex {
    *   for a tenant session, `['']` for a global one
    * @param accept decides whether a version may be returned (retired, shadowed, ...); it
    *   is only asked about versions that would otherwise win
-   * @param at the snapshot to read: the registry passes its read view's, the one
-   *   `accept` reads records from, so the index and the records always agree (index
-   *   tests leave it out and read the latest state)
+   * @param read how to read the index: the registry reads its read view's snapshot,
+   *   the one `accept` reads records from, so the index and the records always agree
+   *   (index tests leave it out and read the latest state)
    */
   async lookup(
     fp: Fingerprint,
     scopes: readonly string[],
     accept: (modelKey: string, version: number) => boolean | Promise<boolean>,
-    at: SnapshotRead = {},
+    read: IndexRead = snapshotRead(),
   ): Promise<LookupOutcome> {
     for (const scope of scopes) {
-      for await (const key of this.level.fingerprints.keys({ ...entryRange(scope, fp.hash), reverse: true, ...at })) {
+      for await (const [key] of read.entries(this.level.fingerprints, { ...entryRange(scope, fp.hash), reverse: true })) {
         const { modelKey, version } = parseEntryKey(key);
         if (await accept(modelKey, version)) return { mode: 'warm_load', modelKey, version, distance: 0 };
       }
     }
 
     let best: Best | null = null;
-    for (const candidate of await this.candidates(fp, scopes, at)) {
+    for (const candidate of await this.candidates(fp, scopes, read)) {
       // Sorted by bound: once a bound is worse than the best, so is everything after it.
       if (candidate.bound > (best?.distance ?? WARM_START_THRESHOLD)) break;
       let shared: Promise<readonly string[]> | undefined;
       candidateLoop: for (const s of candidate.scopes) {
-        for await (const [key, value] of this.level.fingerprints.iterator({ ...entryRange(scopes[s]!, candidate.hash), reverse: true, ...at })) {
+        for await (const [key, value] of read.entries(this.level.fingerprints, { ...entryRange(scopes[s]!, candidate.hash), reverse: true })) {
           const { recordCount, stats } = decodeEntry(key, value);
           // Stats only count when both sides have records; only then are the shared names needed.
-          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate, scopes, at)) : [];
+          const names = fp.recordCount && recordCount ? await (shared ??= this.sharedNames(fp, candidate, scopes, read)) : [];
           const fields = names.map((name): FieldStats => stats.get(name) ?? { name, nullRate: null, cardinality: null });
           const distance = combineDistance(candidate.jaccard, statsSimilarity(fp, { recordCount, fields }));
           const { modelKey, version, tail } = parseEntryKey(key);
@@ -293,8 +309,8 @@ export class SchemaIndex {
    * best bound first. A hash's postings are the same in every scope that has it, so
    * each scope is searched on its own ({@link scopeCandidates}) and the answers merged.
    */
-  private async candidates(fp: Fingerprint, scopes: readonly string[], at: SnapshotRead): Promise<Candidate[]> {
-    const perScope = await Promise.all(scopes.map((scope) => this.scopeCandidates(fp, scope, at)));
+  private async candidates(fp: Fingerprint, scopes: readonly string[], read: IndexRead): Promise<Candidate[]> {
+    const perScope = await Promise.all(scopes.map((scope) => this.scopeCandidates(fp, scope, read)));
     const byHash = new Map<string, Candidate>();
     perScope.forEach((found, s) => {
       for (const candidate of found) {
@@ -316,7 +332,7 @@ export class SchemaIndex {
    * could still qualify, with point reads. Keeps those whose Jaccard index can reach
    * the threshold (`scopes` is left empty for the caller to fill).
    */
-  private async scopeCandidates(fp: Fingerprint, scope: string, at: SnapshotRead): Promise<Candidate[]> {
+  private async scopeCandidates(fp: Fingerprint, scope: string, reader: IndexRead): Promise<Candidate[]> {
     const size = fp.fields.length;
     const low = Math.max(1, Math.ceil(MIN_JACCARD * size - SIZE_EPSILON));
     const high = Math.min(MAX_SCHEMA_FIELDS, Math.floor(size / MIN_JACCARD + SIZE_EPSILON));
@@ -325,7 +341,8 @@ export class SchemaIndex {
     const read = async (index: number, limit: number): Promise<string[] | null> => {
       const prefix = prefixes[index]!;
       const range = { gte: `${prefix}${pad(low, SIZE_DIGITS)}:`, lt: `${prefix}${pad(high, SIZE_DIGITS)};` };
-      const keys = await this.level.schemaTokens.keys({ ...range, limit: limit + 1, ...at }).all();
+      const keys: string[] = [];
+      for await (const [key] of reader.entries(this.level.schemaTokens, { ...range, limit: limit + 1 })) keys.push(key);
       return keys.length > limit ? null : keys;
     };
     let limit = this.scanLimit;
@@ -359,9 +376,9 @@ export class SchemaIndex {
         const overlap = Math.min(hit.matched.length + heavy.length, hit.size, size);
         return jaccardFromCounts(overlap, size, hit.size) >= MIN_JACCARD - JACCARD_EPSILON;
       });
-      const found = await this.level.schemaTokens.hasMany(
+      const found = await reader.hasMany(
+        this.level.schemaTokens,
         open.flatMap(([hash, hit]) => heavy.map((i) => postingKey(scope, fp.fields[i]!.name, fp.fields[i]!.kind, hit.size, hash))),
-        at,
       );
       open.forEach(([, hit], n) => heavy.forEach((i, h) => found[n * heavy.length + h] && hit.matched.push(i)));
     }
@@ -380,7 +397,7 @@ export class SchemaIndex {
    * found by asking for its other possible postings (in a scope that has the schema).
    * Needed only when stats count.
    */
-  private async sharedNames(fp: Fingerprint, candidate: Candidate, scopes: readonly string[], at: SnapshotRead): Promise<readonly string[]> {
+  private async sharedNames(fp: Fingerprint, candidate: Candidate, scopes: readonly string[], read: IndexRead): Promise<readonly string[]> {
     const matched = new Set(candidate.matched);
     const names = fp.fields.filter((_, i) => matched.has(i)).map((f) => f.name);
     const unmatched = fp.fields.filter((_, i) => !matched.has(i));
@@ -390,7 +407,7 @@ export class SchemaIndex {
     const probes = unmatched.flatMap((f) =>
       FIELD_KINDS.filter((kind) => kind !== f.kind).map((kind) => ({ name: f.name, key: postingKey(scope, f.name, kind, candidate.size, candidate.hash) })),
     );
-    const found = await this.level.schemaTokens.hasMany(probes.map((p) => p.key), at);
+    const found = await read.hasMany(this.level.schemaTokens, probes.map((p) => p.key));
     return names.concat(probes.filter((_, i) => found[i]).map((p) => p.name));
   }
 }

@@ -16,7 +16,7 @@ import type { BytesSublevel, Level, TextSublevel } from '../level.js';
 import type { Transaction } from '../transaction.js';
 import type { KeyRange } from '../write-overlay.js';
 import { NS, decodeHead, decodeJsonText, decodeVersion, encodeRecord, type HeadRecord, type VersionRecord } from '../records.js';
-import type { SchemaIndex } from '../schema-index.js';
+import { snapshotRead, type IndexRead, type SchemaIndex } from '../schema-index.js';
 import { aliasesOf } from './aliases.js';
 import type { ModelVersion } from '../types.js';
 
@@ -233,6 +233,23 @@ export class RegistryContext implements RegistryStore {
     // The limit applies after merging: pending deletes may hide committed entries.
     const { limit: _limit, ...unlimited } = range;
     return this.tx.overlay.merge(sublevel, range, (sublevel as TextSublevel).iterator({ ...unlimited, ...snapshot }));
+  }
+
+  /** How a schema lookup reads the index through `view` (and this view's transaction). */
+  indexRead(view: ReadView): IndexRead {
+    const committed = snapshotRead(view.snapshot);
+    const { tx } = this;
+    if (!tx) return committed;
+    return {
+      entries: (sublevel, range) => this.entries(sublevel, range, view),
+      hasMany: async (sublevel, keys) => {
+        const found = await committed.hasMany(sublevel, keys);
+        return keys.map((key, i) => {
+          const mine = tx.overlay.get(sublevel, key);
+          return mine.pending ? mine.value !== undefined : found[i]!;
+        });
+      },
+    };
   }
 
   /** The chunks of a blob, in order (its bytes as this view sees them, a transaction's included). */

@@ -46,7 +46,7 @@ async function lookupIn(ctx: RegistryContext, view: ReadView, fingerprint: Retur
     // exactly the eligible versions: an entry of any other is damage.
     const entry = { modelKey: key, version, createdAt: record.createdAt };
     throw corruption(NS.fingerprints, record.schemaHash === null ? `…:${key}:${version}` : schemaEntryKey(entry, record.schemaHash), `the schema index offers model '${name}' version ${version}, which is ${record.retired ? 'retired' : record.archived ? 'archived' : 'without a schema'}`);
-  }, { snapshot: view.snapshot });
+  }, ctx.indexRead(view));
   if (outcome.mode === 'cold_start') return { mode: 'cold_start', model: null, version: null, distance: null };
   const name = parseModelKey(outcome.modelKey)!.name;
   return outcome.mode === 'warm_load'
