@@ -5,6 +5,8 @@
  * by alias, checked statement by statement
  * against a tiny in-memory model of the registry (RedDB semantics), and, after every
  * statement, that replaying the event log from empty rebuilds every head as stored.
+ * BEGIN ... COMMIT | ROLLBACK groups run statements inside a transaction, checked as
+ * they go (the session reads its own writes); ROLLBACK must bring back the state at BEGIN.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -115,7 +117,69 @@ async function checkAgainstModel(model: Model, db: Database): Promise<void> {
     });
   }
   expect(versions.rows).toEqual(expected);
-  await expectLogRebuildsState(db);
+  // A transaction's events are logged at COMMIT: inside one, the log is behind its state.
+  if (!db.inTransaction) await expectLogRebuildsState(db);
+}
+
+/** The model as it was at BEGIN, while a transaction is open: what ROLLBACK goes back to. */
+const atBegin = new WeakMap<Model, Model>();
+
+/** A deep copy of the model (tags keep their null prototype: `__proto__` is a tag key). */
+function cloneModel(model: Model): Model {
+  const copyTags = (tags: Record<string, string>): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, tags);
+  return new Map(
+    [...model].map(([name, s]) => [
+      name,
+      { versions: s.versions.map((v) => ({ ...v, tags: copyTags(v.tags) })), active: s.active, retired: s.retired, aliases: new Map(s.aliases), tags: copyTags(s.tags), pointer: [...s.pointer] },
+    ]),
+  );
+}
+
+/** BEGIN: the statements up to COMMIT or ROLLBACK join one transaction; each is checked against the model as it runs (the handle reads its own writes). */
+class Begin implements fc.AsyncCommand<Model, Database> {
+  check(model: Model): boolean {
+    return !atBegin.has(model);
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    expect((await db.query('BEGIN')).rows).toEqual([]);
+    expect(db.inTransaction).toBe(true);
+    atBegin.set(model, cloneModel(model));
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return 'BEGIN';
+  }
+}
+
+/** COMMIT (the model keeps what the transaction did) or ROLLBACK (back to the model at BEGIN). */
+class End implements fc.AsyncCommand<Model, Database> {
+  constructor(readonly commit: boolean) {}
+  check(model: Model): boolean {
+    return atBegin.has(model);
+  }
+  async run(model: Model, db: Database): Promise<void> {
+    const before = atBegin.get(model)!;
+    atBegin.delete(model);
+    const lastSeq = async (): Promise<number> => ((await db.query('SELECT max(seq) AS last FROM ML_MODEL_EVENTS')).rows[0]!.last as number | null) ?? 0;
+    const committedBefore = await lastSeq();
+    const result = await db.query(this.commit ? 'COMMIT' : 'ROLLBACK');
+    expect(db.inTransaction).toBe(false);
+    if (this.commit) {
+      // Its events, consecutive, right after what was committed before.
+      const { events, first_seq, last_seq } = one(result) as { events: number; first_seq: number | null; last_seq: number | null };
+      expect(await lastSeq()).toBe(committedBefore + events);
+      expect([first_seq, last_seq]).toEqual(events === 0 ? [null, null] : [committedBefore + 1, committedBefore + events]);
+    } else {
+      expect(result.rows).toEqual([]);
+      expect(await lastSeq()).toBe(committedBefore);
+      model.clear();
+      for (const [name, state] of before) model.set(name, state);
+    }
+    await checkAgainstModel(model, db);
+  }
+  toString(): string {
+    return this.commit ? 'COMMIT' : 'ROLLBACK';
+  }
 }
 
 /** Runs a statement the model says must not change anything visible (an error, or a no-op). */
@@ -496,6 +560,9 @@ const commands = [
   fc.tuple(name, version, fc.boolean(), fc.constantFrom(...STAGE_ORDER)).map(([n, v, p, to]) => new ChangeStage(n, v, p, to)),
   fc.tuple(name, version, fc.boolean(), fc.constantFrom(...STAGE_ORDER)).map(([n, v, p, to]) => new ChangeStage(n, v, p, to)),
   fc.tuple(name, fc.option(version, { freq: 3 })).map(([n, v]) => new Retire(n, v)),
+  fc.constant(new Begin()),
+  fc.boolean().map((commit) => new End(commit)),
+  fc.boolean().map((commit) => new End(commit)),
 ];
 
 describe('registry statements against a model of the registry', () => {
@@ -509,7 +576,7 @@ describe('registry statements against a model of the registry', () => {
           await db.close();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 120 },
     );
   });
 });
