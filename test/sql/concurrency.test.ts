@@ -189,3 +189,79 @@ describe('concurrent CREATE MODEL on disk', () => {
     }
   });
 });
+
+describe('concurrent transactions and single statements (scheduler-ordered)', () => {
+  /** One transaction of CREATEs over models a and b; it throws at the end (rolls back) when `abort`. */
+  interface TxPlan {
+    readonly models: readonly ('a' | 'b')[];
+    readonly abort: boolean;
+  }
+  const txPlan = fc.record({ models: fc.array(fc.constantFrom('a' as const, 'b' as const), { minLength: 1, maxLength: 4 }), abort: fc.boolean() });
+  const single = fc.constantFrom('a' as const, 'b' as const);
+  /**
+   * A statement whose start the scheduler orders; its result is not scheduled: a
+   * statement waiting for a transaction's model lock would hold the scheduler up (it
+   * awaits a scheduled function's own promise), while the transaction's next step waits
+   * for the scheduler.
+   */
+  const started = (s: fc.Scheduler, db: Database, label: string, sql: string, params: unknown[]): Promise<QueryResult> =>
+    s.schedule(Promise.resolve(), `start ${label}`).then(() => db.query(sql, params));
+
+  it('never deadlock; each committed transaction is one consecutive block of seqs and of version numbers per model; rolled back ones leave nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(txPlan, { minLength: 1, maxLength: 4 }), fc.array(single, { maxLength: 6 }), async (s, plans, singles) => {
+        const db = await memoryDb();
+        try {
+          const aborted = new Error('abort on purpose');
+          const txs = plans.map((plan, t) =>
+            db
+              .transaction(async (tx) => {
+                const made: { model: string; version: number; bytes: number }[] = [];
+                for (const [k, model] of plan.models.entries()) {
+                  const bytes = 1000 + t * 10 + k;
+                  const created = await started(s, tx, `tx${t} #${k} create ${model}`, `CREATE MODEL ${model} WITH (weights = $1, created_by = 'tx${t}')`, [weights(bytes)]);
+                  made.push({ model, version: one(created).version as number, bytes });
+                }
+                if (plan.abort) throw aborted;
+                return made;
+              })
+              .then((made) => ({ ok: true as const, made }), (error: unknown) => ({ ok: false as const, error })),
+          );
+          const outside = singles.map((model, j) => settle(started(s, db, `single #${j} create ${model}`, `CREATE MODEL ${model} WITH (weights = $1, created_by = 'single${j}')`, [weights(j)])));
+          const [txOutcomes, singleOutcomes] = await s.waitFor(Promise.all([Promise.all(txs), Promise.all(outside)]));
+
+          for (const outcome of singleOutcomes) expect(outcome.ok).toBe(true);
+          const events = (await db.query('SELECT seq, actor, kind, model, version FROM ML_MODEL_EVENTS ORDER BY seq')).rows;
+          expect(events.map((e) => e.seq)).toEqual(range(events.length));
+          let committed = { a: 0, b: 0 };
+          for (const [t, outcome] of txOutcomes.entries()) {
+            const mine = events.filter((e) => e.actor === `tx${t}`);
+            if (!outcome.ok) {
+              expect(outcome.error).toBe(aborted);
+              expect(mine).toEqual([]);
+              continue;
+            }
+            // Two events per CREATE (version_created, active_moved), in one unbroken run of seqs.
+            expect(mine.length).toBe(2 * plans[t]!.models.length);
+            expect((mine.at(-1)!.seq as number) - (mine[0]!.seq as number) + 1).toBe(mine.length);
+            for (const model of ['a', 'b'] as const) {
+              const versions = outcome.made.filter((m) => m.model === model).map((m) => m.version);
+              committed = { ...committed, [model]: committed[model] + versions.length };
+              // Nobody else registered on the model between the transaction's own versions.
+              versions.forEach((v, i) => expect(v).toBe(versions[0]! + i));
+            }
+            for (const { model, version, bytes } of outcome.made) expect(Buffer.from(await db.registry.readWeights(model, version))).toEqual(weights(bytes));
+          }
+          for (const model of ['a', 'b'] as const) {
+            const total = committed[model] + singles.filter((m) => m === model).length;
+            expect(await versionNumbers(db, model)).toEqual(range(total));
+          }
+          expect((await db.query('CHECK REGISTRY')).rows).toEqual([]);
+        } finally {
+          await db.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
