@@ -175,8 +175,10 @@ export async function startRepl(db: Database, options: ReplOptions): Promise<voi
   let interruptedEmpty = false;
   const prompt = (): void => {
     if (closed || quitting) return;
-    // The prompt names the tenant, so nobody types into the wrong one after SET TENANT.
-    const main = db.tenant === null ? PROMPT : `modelsql[${db.tenant}]> `;
+    // The prompt names the tenant, so nobody types into the wrong one after SET TENANT,
+    // and shows `*` inside a transaction (as psql does), so nobody forgets to COMMIT.
+    const mark = db.inTransaction ? '*' : '';
+    const main = db.tenant === null ? `modelsql${mark}> ` : `modelsql[${db.tenant}]${mark}> `;
     rl.setPrompt(buffer.length > 0 ? CONTINUATION_PROMPT.padStart(main.length) : main);
     rl.prompt();
   };
@@ -275,4 +277,9 @@ export async function startRepl(db: Database, options: ReplOptions): Promise<voi
   prompt();
   await done;
   if (terminal) output.write('\n');
+  // Never committed behind the user's back: leaving rolls an open transaction back.
+  if (db.inTransaction && !db.closed) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    print('the open transaction was rolled back (no COMMIT)');
+  }
 }

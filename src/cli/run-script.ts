@@ -110,8 +110,22 @@ export interface RunScriptOptions {
   readonly timing?: boolean;
 }
 
-/** Runs `script`; resolves to the exit code: 0 when every statement succeeded, 1 otherwise. */
+/**
+ * Runs `script`; resolves to the exit code: 0 when every statement succeeded, 1 otherwise.
+ * A transaction the script began and did not end (it failed, or it has no COMMIT) is
+ * rolled back, so `BEGIN; ...; COMMIT` scripts are all or nothing.
+ */
 export async function runScript(db: Database, script: string, options: RunScriptOptions): Promise<number> {
+  const code = await runStatements(db, script, options);
+  if (db.inTransaction && !db.closed) {
+    await db.query('ROLLBACK');
+    options.stderr.write(code === 0 ? 'warning: the script ended inside a transaction (no COMMIT); it was rolled back\n' : 'the transaction the script began was rolled back\n');
+    return 1;
+  }
+  return code;
+}
+
+async function runStatements(db: Database, script: string, options: RunScriptOptions): Promise<number> {
   const { mode, stdout, stderr } = options;
   let split: SplitScript;
   try {

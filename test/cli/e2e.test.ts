@@ -134,6 +134,25 @@ describe('modelsql CLI', () => {
     expect(jsonLines(after.stdout)[0]!.rows).toEqual([{ model: 'a' }]);
   });
 
+  it('a script\'s transaction is all or nothing: a failure inside rolls it back, and so does a missing COMMIT', async () => {
+    const dir = registry();
+    const failing = await cli([dir, '--json'], {
+      input: "CREATE MODEL a WITH (weights = X'01');\nBEGIN;\nCREATE MODEL b WITH (weights = X'02');\nALTER MODEL nope USE VERSION 1;\nCOMMIT;\n",
+    });
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain("error: unknown model 'nope'");
+    expect(failing.stderr).toContain('the transaction the script began was rolled back');
+    const unfinished = await cli([dir, '--json'], { input: "BEGIN;\nCREATE MODEL c WITH (weights = X'03');\n" });
+    expect(unfinished.code).toBe(1);
+    expect(unfinished.stderr).toContain('warning: the script ended inside a transaction (no COMMIT); it was rolled back');
+    const committed = await cli([dir, '--json'], { input: "BEGIN;\nCREATE MODEL d WITH (weights = X'04');\nALTER MODEL d SET ALIAS champion TO VERSION 1;\nCOMMIT;\n" });
+    expect(committed.code).toBe(0);
+    expect(jsonLines(committed.stdout).map((r) => r.command)).toEqual(['BEGIN', 'CREATE MODEL', 'ALTER MODEL', 'COMMIT']);
+    expect(jsonLines(committed.stdout)[3]!.rows).toEqual([{ events: 3, first_seq: 3, last_seq: 5 }]);
+    const after = await cli([dir, '--json', '-e', 'SELECT model, aliases FROM ML_MODEL_VERSIONS ORDER BY model']);
+    expect(jsonLines(after.stdout)[0]!.rows).toEqual([{ model: 'a', aliases: [] }, { model: 'd', aliases: ['champion'] }]);
+  });
+
   it('reports a syntax error at its line and column in the whole script, after running earlier statements', async () => {
     const dir = registry();
     const script = "CREATE MODEL a WITH (weights = X'01');\nSELECT model FROM ML_MODEL_VERSIONS;\n  ALTER MODEL a USE VERISON 1;\nCREATE MODEL b WITH (weights = X'02');\n";

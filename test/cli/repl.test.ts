@@ -139,6 +139,29 @@ describe('startRepl', () => {
     await s.quit();
   });
 
+  it('marks the prompt with * inside a transaction, and rolls an open one back on leaving', async () => {
+    await fresh();
+    const s = session();
+    await s.waitFor('modelsql> ');
+    s.type('BEGIN;\r');
+    await s.waitFor(/modelsql\*> $/);
+    s.type("CREATE MODEL spam WITH (artifact = 's3://a');\r");
+    const inside = await s.waitFor(/modelsql\*> $/);
+    expect(inside).toContain('spam');
+    // The REPL's session is this handle: it is the one in the transaction.
+    expect(db.inTransaction).toBe(true);
+    s.type('COMMIT;\r');
+    await s.waitFor(/\nmodelsql> $/);
+    expect(db.inTransaction).toBe(false);
+    expect((await db.query('SELECT name FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam' }]);
+    s.type("BEGIN; CREATE MODEL eggs WITH (artifact = 's3://b');\r");
+    await s.waitFor(/modelsql\*> $/);
+    s.type('.quit\r');
+    await s.done;
+    expect(s.text).toContain('the open transaction was rolled back (no COMMIT)');
+    expect((await db.query('SELECT name FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam' }]);
+  });
+
   it('keeps going on a ; inside a string or comment', async () => {
     await fresh();
     const s = session();
