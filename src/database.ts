@@ -234,8 +234,16 @@ export class Database {
       }),
     };
     this.jobs = {
-      get: (id: string) => core.track(() => core.jobs.get(id, this.currentTenant)),
-      list: () => core.track(() => core.jobs.list(this.currentTenant)),
+      get: (id: string) =>
+        core.track(async () => {
+          this.checkTransactionHandle();
+          return core.jobs.get(id, this.currentTenant);
+        }),
+      list: () =>
+        core.track(async () => {
+          this.checkTransactionHandle();
+          return core.jobs.list(this.currentTenant);
+        }),
       cancel: (id: string) =>
         core.track(async () => {
           if (this.transactionNow()) throw notAllowedInTransaction('jobs.cancel() cannot run inside a transaction: jobs change on their own, not with the transaction; call it after COMMIT or ROLLBACK');

@@ -19,6 +19,7 @@ import {
   EMPTY_MODEL,
   JOB_MODELS,
   OWNED_WORKERS,
+  PAIR_MODELS,
   SHARED_MODEL,
   SHARED_WORKERS,
   applyOp,
@@ -98,6 +99,36 @@ async function sharedWorker(db: Database, worker: number): Promise<never> {
   }
 }
 
+/** Transactions that register a version on both pair models and alias both: all or nothing. */
+async function pairWorker(db: Database): Promise<never> {
+  for (;;) {
+    const op = { op: 'pairTx' as const, model: PAIR_MODELS[0], seed: between(random, 1, 2 ** 31), size: weightSize(random, bigShare / 2) };
+    const mySeq = ++seq;
+    say({ t: 'begin', w: 'pairs', seq: mySeq, op });
+    const bytes = weightBytes(op.seed, op.size);
+    // Half through SQL, half through the typed API: one transaction either way.
+    const version = random() < 0.5
+      ? await db.transaction(async (tx) => {
+          let made = 0;
+          for (const model of PAIR_MODELS) {
+            const { rows } = await tx.query(`CREATE MODEL ${model} WITH (weights = $1)`, [bytes]);
+            made = rows[0]!.version as number;
+            await tx.query(`ALTER MODEL ${model} SET ALIAS last TO VERSION ${made}`);
+          }
+          return made;
+        })
+      : await db.transaction(async (tx) => {
+          let made = 0;
+          for (const model of PAIR_MODELS) {
+            made = (await tx.registry.registerVersion(model, { weights: bytes })).version;
+            await tx.registry.setAlias(model, 'last', made);
+          }
+          return made;
+        });
+    say({ t: 'ack', w: 'pairs', seq: mySeq, version });
+  }
+}
+
 /** Queues async train jobs, a few outstanding at a time. */
 async function jobWorker(db: Database): Promise<never> {
   for (;;) {
@@ -124,6 +155,7 @@ async function main(): Promise<void> {
   for (let w = 0; w < OWNED_WORKERS; w++) workers.push(ownedWorker(db, w));
   for (let w = 0; w < SHARED_WORKERS; w++) workers.push(sharedWorker(db, w));
   workers.push(jobWorker(db));
+  workers.push(pairWorker(db));
   await Promise.all(workers);
 }
 

@@ -169,7 +169,7 @@ export function opSql(op: OwnedOp, filePath?: string): { sql: string; params: un
 export type ChildLine =
   | { readonly t: 'ready' }
   /** Worker `w` starts operation `seq`. */
-  | { readonly t: 'begin'; readonly w: string; readonly seq: number; readonly op: OwnedOp | SharedOp | JobOp }
+  | { readonly t: 'begin'; readonly w: string; readonly seq: number; readonly op: OwnedOp | SharedOp | JobOp | PairOp }
   /** Operation `seq` of worker `w` was acknowledged (its promise resolved); `version`: what a create returned. */
   | { readonly t: 'ack'; readonly w: string; readonly seq: number; readonly version?: number; readonly jobId?: string; readonly previous?: number | null }
   /** Something the child did not expect: the test fails. */
@@ -190,6 +190,21 @@ export interface JobOp {
   readonly seed: number;
   readonly size: number;
 }
+
+/**
+ * One transaction over the two pair models: a version of each with the same weights,
+ * and alias `last` on both moved to it. All or nothing, so after any kill the two
+ * models have the same versions; `model` is the first one (for the line log).
+ */
+export interface PairOp {
+  readonly op: 'pairTx';
+  readonly model: string;
+  readonly seed: number;
+  readonly size: number;
+}
+
+/** The models the transaction worker changes together. */
+export const PAIR_MODELS = ['pair_a', 'pair_b'] as const;
 
 /** Owned models are `own_<worker>_<generation>`; a retired one is followed by the next generation. */
 export const ownedName = (worker: number, generation: number): string => `own_${worker}_${generation}`;

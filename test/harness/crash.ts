@@ -13,7 +13,11 @@
  *   minus the one operation in flight at the kill (acknowledged pointer moves hold
  *   unless a later acknowledged operation superseded them);
  * - every acknowledged job exists and completes with a version that exists, holds
- *   its job id and the weights its trainer produced; no two jobs share a version.
+ *   its job id and the weights its trainer produced; no two jobs share a version;
+ * - transactions are all or nothing: the two pair models, which one transaction gives
+ *   a version each (same weights) and an alias `last` at a time, always have the same
+ *   versions with the same weights, `last` on the newest, and at least every
+ *   acknowledged one.
  *
  * Used by crash.test.ts (CI: 20 cycles) and crash-main.ts (`npm run crash-test -- 500`).
  */
@@ -26,6 +30,7 @@ import { open, type Database, type ModelVersion } from '../../src/index.js';
 import {
   EMPTY_MODEL,
   JOB_MODELS,
+  PAIR_MODELS,
   SHARED_MODEL,
   applyOp,
   crashTrainer,
@@ -34,6 +39,7 @@ import {
   weightBytes,
   type ChildLine,
   type JobOp,
+  type PairOp,
   type ModelState,
   type OwnedOp,
   type SharedOp,
@@ -74,7 +80,7 @@ export const CHILD_STALL_MS = 30_000;
 export class CrashTestFailure extends Error {}
 
 interface Acked {
-  readonly op: OwnedOp | SharedOp | JobOp;
+  readonly op: OwnedOp | SharedOp | JobOp | PairOp;
   readonly version?: number;
   readonly jobId?: string;
 }
@@ -168,7 +174,7 @@ interface CycleOutcome {
   readonly ready: boolean;
   readonly acked: Acked[];
   /** Per worker: the operation begun but not acknowledged when the kill came. */
-  readonly inFlight: (OwnedOp | SharedOp | JobOp)[];
+  readonly inFlight: (OwnedOp | SharedOp | JobOp | PairOp)[];
 }
 
 async function runUntilKilled(child: Child, killAfter: { ms: number } | { acks: number }, fail: (message: string) => never): Promise<CycleOutcome> {
@@ -199,7 +205,7 @@ async function runUntilKilled(child: Child, killAfter: { ms: number } | { acks: 
   if (error && error.t === 'error') fail(`the child failed: ${error.message}`);
   if (!killed) fail(`the child exited by itself (code ${child.process.exitCode}): ${child.stderr.join('')}`);
   const lines = await readLineLog(child.lineLog);
-  const begun = new Map<string, { seq: number; op: OwnedOp | SharedOp | JobOp }>();
+  const begun = new Map<string, { seq: number; op: OwnedOp | SharedOp | JobOp | PairOp }>();
   const acked: Acked[] = [];
   for (const line of lines) {
     if (line.t === 'begin') begun.set(line.w, { seq: line.seq, op: line.op });
@@ -242,6 +248,14 @@ async function checkFolder(folder: string, ledger: Ledger, outcome: CycleOutcome
     if (op.op === 'job') {
       if (!jobId) fail(`job ack without an id`);
       ledger.jobs.set(jobId, { model: op.model, sha: sha256(weightBytes(op.seed, op.size)) });
+      continue;
+    }
+    if (op.op === 'pairTx') {
+      for (const model of PAIR_MODELS) {
+        const id = versionId(model, version!);
+        if (ledger.versions.has(id)) fail(`two acknowledged transactions got ${id}`);
+        ledger.versions.set(id, sha256(weightBytes(op.seed, op.size)));
+      }
       continue;
     }
     if (op.op === 'sharedCreate') {
@@ -321,7 +335,7 @@ async function checkFolder(folder: string, ledger: Ledger, outcome: CycleOutcome
     }
 
     // Owned models: exactly the acknowledged history, with or without the operation in flight.
-    const inFlight = new Map(outcome.inFlight.filter((op): op is OwnedOp => op.op !== 'sharedCreate' && op.op !== 'job').map((op) => [op.model, op]));
+    const inFlight = new Map(outcome.inFlight.filter((op): op is OwnedOp => op.op !== 'sharedCreate' && op.op !== 'job' && op.op !== 'pairTx').map((op) => [op.model, op]));
     for (const model of new Set([...ledger.owned.keys(), ...inFlight.keys()])) {
       const summary = summaries.find((s) => s.name === model);
       const actual = summary ? stateOf(summary.activeVersion, summary.retired, listed.get(model)!) : EMPTY_MODEL;
@@ -365,6 +379,12 @@ async function checkFolder(folder: string, ledger: Ledger, outcome: CycleOutcome
       if (versions.some((v) => v.jobId === null)) fail(`${model} has a version no job produced`);
     }
     if ((listed.get(SHARED_MODEL) ?? []).some((v) => v.sha256 === null)) fail(`${SHARED_MODEL} has a version without weights`);
+
+    // Transactions: both pair models got all of each one or none of it.
+    const [first, second] = PAIR_MODELS.map((model) => listed.get(model) ?? []);
+    const shape = (versions: readonly ModelVersion[]) => versions.map((v) => ({ version: v.version, sha256: v.sha256, aliases: v.aliases }));
+    if (!sameJson(shape(first!), shape(second!))) fail(`a transaction was cut in half: ${PAIR_MODELS[0]} ${JSON.stringify(shape(first!))}, ${PAIR_MODELS[1]} ${JSON.stringify(shape(second!))}`);
+    if (first!.length > 0 && !sameJson(first!.at(-1)!.aliases, ['last'])) fail(`alias 'last' of ${PAIR_MODELS[0]} is not on its newest version`);
     return { versions: versionCount, jobs: jobs.length };
   } finally {
     await db.close();
