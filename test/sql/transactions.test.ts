@@ -228,7 +228,7 @@ describe('the typical uses', () => {
 /** Statements of every kind, run inside a transaction against {@link seeded}. */
 const EVERY_KIND_OF_CHANGE = `
   CREATE MODEL spam WITH (weights = $1, metrics = '{"f1":0.99}');
-  CREATE MODEL fresh WITH (weights = $1, task = 'classification') SCHEMA (text body, number score);
+  CREATE MODEL fresh WITH (weights = $1, task = 'classification') SCHEMA (body text, score number);
   CREATE MODEL spam_prod FROM MODEL spam VERSION 3;
   ALTER MODEL spam USE VERSION 2;
   ALTER MODEL spam USE PREVIOUS VERSION;
@@ -262,7 +262,7 @@ describe('all or nothing', () => {
     expect(await dump(d)).toEqual(before);
     expect(await dump(viewer)).toEqual(viewerBefore);
     expect(await storedWeights(d)).toEqual(stored);
-    expect((await d.query('LOOKUP MODEL FOR SCHEMA (text body, number score)')).rows).toEqual([{ mode: 'cold_start', model: null, version: null, distance: null }]);
+    expect((await d.query('LOOKUP MODEL FOR SCHEMA (body text, score number)')).rows).toEqual([{ mode: 'cold_start', model: null, version: null, distance: null }]);
     await expectSound(d);
   });
 
@@ -392,7 +392,7 @@ describe('reading one\'s own writes', () => {
     const committedEvents = await dump(d).then((s) => s.events);
     const committedHistory = await d.registry.history('spam');
     await d.query('BEGIN');
-    await d.query("CREATE MODEL fresh WITH (weights = $1, metrics = '{\"f1\":0.7}') SCHEMA (text body, number score)", [weights(10)]);
+    await d.query("CREATE MODEL fresh WITH (weights = $1, metrics = '{\"f1\":0.7}') SCHEMA (body text, score number)", [weights(10)]);
     expect((await d.query("SELECT version, active, sha256, metrics FROM ML_MODEL_VERSIONS WHERE model = 'fresh'")).rows).toEqual([
       { version: 1, active: true, sha256: sha256(weights(10)), metrics: { f1: 0.7 } },
     ]);
@@ -422,7 +422,7 @@ describe('reading one\'s own writes', () => {
     // The log and the schema index show what is committed.
     expect((await d.query('SELECT * FROM ML_MODEL_EVENTS')).rows).toEqual(committedEvents);
     expect(await d.registry.history('spam')).toEqual(committedHistory);
-    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (text body, number score)'))).toMatchObject({ mode: 'cold_start' });
+    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (body text, score number)'))).toMatchObject({ mode: 'cold_start' });
 
     await d.query('COMMIT');
     const viewer = d.withTenant('viewer');
@@ -430,7 +430,7 @@ describe('reading one\'s own writes', () => {
     expect((await viewer.registry.getActive('fresh'))?.version).toBe(1);
     expect((await viewer.registry.getActive('spam'))?.version).toBe(1);
     expect((await viewer.registry.getVersion('fresh_prod', 1)).sha256).toBe(sha256(weights(11)));
-    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (text body, number score)'))).toMatchObject({ mode: 'warm_load', model: 'fresh', version: 1 });
+    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (body text, score number)'))).toMatchObject({ mode: 'warm_load', model: 'fresh', version: 1 });
     expect((await d.registry.history('spam')).slice(committedHistory.length).map((e) => [e.kind, e.oldValue, e.newValue, e.detail])).toEqual([
       ['active_moved', 3, 1, null], ['active_moved', 1, 2, null], ['active_moved', 2, 1, { rollback: 1 }],
     ]);
