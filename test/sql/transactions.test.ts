@@ -156,6 +156,15 @@ describe('BEGIN / COMMIT / ROLLBACK: the statements', () => {
     expect((await eventsAfter(d, 0)).map((e) => [e.seq, e.version, e.kind])).toEqual([
       [1, 1, 'version_created'], [2, 1, 'active_moved'], [3, 2, 'version_created'], [4, 2, 'active_moved'],
     ]);
+    // One script may hold several transactions, each committed as its own block.
+    const results = await d.exec(
+      "BEGIN; ALTER MODEL spam SET TAG a = '1'; COMMIT; BEGIN; ALTER MODEL spam SET TAG b = '2'; ALTER MODEL spam UNSET TAG a; COMMIT",
+    );
+    expect(results.filter((r) => r.command === 'COMMIT').map((r) => one(r))).toEqual([
+      { events: 1, first_seq: 5, last_seq: 5 },
+      { events: 2, first_seq: 6, last_seq: 7 },
+    ]);
+    expect(d.inTransaction).toBe(false);
   });
 });
 
@@ -303,6 +312,9 @@ describe('all or nothing', () => {
     expect(await dump(d)).toEqual(before);
     expect(await storedWeights(d)).toEqual(stored);
     await expectSound(d);
+    // Its locks are released: a statement on a model it changed and the next transaction both run.
+    expect(one(await d.query('ALTER MODEL spam USE VERSION 2'))).toMatchObject({ active_version: 2 });
+    expect(await d.transaction(async (tx) => one(await tx.query('ALTER MODEL ham SET ALIAS next TO VERSION 1')).version)).toBe(1);
   });
 
   it('a callback that lets a failed statement escape rolls back the statements before it, with the statement\'s error', async () => {
@@ -346,6 +358,10 @@ describe('all or nothing', () => {
     // Later statements commit on their own again: another session sees them at once.
     await d.query('CREATE MODEL ham WITH (weights = $1)', [weights(8)]);
     expect(await versionNumbers(viewer, 'ham')).toEqual([1, 2]);
+    // The rolled-back transaction released its locks: its models take writes, and another transaction begins.
+    expect(one(await d.query('ALTER MODEL spam SET ALIAS champion TO VERSION 2'))).toMatchObject({ version: 2, previous_version: 1 });
+    await viewer.query('BEGIN');
+    await viewer.query('ROLLBACK');
   });
 
   it('a script that begins a transaction and succeeds leaves it open for later statements', async () => {
