@@ -402,7 +402,7 @@ describe('all or nothing', () => {
 });
 
 describe('reading one\'s own writes', () => {
-  it('inside a SQL transaction every table and typed read sees the earlier statements; the log and LOOKUP show committed state', async () => {
+  it('inside a SQL transaction every table, typed read and LOOKUP sees the earlier statements; the event log shows committed events', async () => {
     const d = await db();
     for (let i = 1; i <= 3; i++) await d.query('CREATE MODEL spam WITH (weights = $1)', [weights(i)]);
     const committedEvents = await dump(d).then((s) => s.events);
@@ -435,10 +435,11 @@ describe('reading one\'s own writes', () => {
     await d.query('ALTER MODEL spam USE VERSION 1');
     await d.query('ALTER MODEL spam USE VERSION 2');
     expect(one(await d.query('ALTER MODEL spam USE PREVIOUS VERSION'))).toEqual({ model: 'spam', active_version: 1, previous_version: 2 });
-    // The log and the schema index show what is committed.
+    // LOOKUP finds a version registered in the transaction; the log shows what is committed.
+    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (body text, score number)'))).toEqual({ mode: 'warm_load', model: 'fresh', version: 1, distance: 0 });
     expect((await d.query('SELECT * FROM ML_MODEL_EVENTS')).rows).toEqual(committedEvents);
     expect(await d.registry.history('spam')).toEqual(committedHistory);
-    expect(one(await d.query('LOOKUP MODEL FOR SCHEMA (body text, score number)'))).toMatchObject({ mode: 'cold_start' });
+    expect(one(await d.withTenant('viewer').query('LOOKUP MODEL FOR SCHEMA (body text, score number)'))).toMatchObject({ mode: 'cold_start' });
 
     await d.query('COMMIT');
     const viewer = d.withTenant('viewer');
