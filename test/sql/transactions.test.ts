@@ -291,6 +291,14 @@ describe('all or nothing', () => {
     await d.query('ROLLBACK');
     expect(await dump(d)).toEqual(before);
     await expectSound(d);
+    // The same through a tx handle, committed: one block of events, versions 1..3.
+    const last = await lastSeq(d);
+    const created = await d.transaction(async (tx) =>
+      Promise.all([1, 2, 3].map(async (i) => one(await tx.query('CREATE MODEL many WITH (weights = $1)', [weights(20 + i)])).version as number)),
+    );
+    expect([...created].sort()).toEqual([1, 2, 3]);
+    expect((await eventsAfter(d, last)).map((e) => e.seq)).toEqual(seqsFrom(last + 1, 6));
+    expect(await versionNumbers(d, 'many')).toEqual([1, 2, 3]);
   });
 
   it('a db.transaction callback that throws rolls everything back and rejects with that same error', async () => {
