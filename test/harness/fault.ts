@@ -93,6 +93,22 @@ export const WORKLOAD: readonly Step[] = [
   sql('ALTER MODEL spam USE BEST VERSION BY version ASC'),
   sql('ALTER MODEL spam UNSET TAG team'),
   sql("SELECT * FROM ML_MODEL_EVENTS WHERE model = 'spam'"),
+  // Transactions: all of one or none of it, whichever read or write fails.
+  {
+    name: 'db.transaction: a multi-chunk version, an alias, a rollback and a copy',
+    run: (db) =>
+      db.transaction(async (tx) => {
+        await tx.query('CREATE MODEL spam WITH (weights = $1) SCHEMA (customer_id ID, email EMAIL)', [bytes(7, 1.5 * 1024 * 1024)]);
+        await tx.query('ALTER MODEL spam SET ALIAS challenger TO VERSION 4');
+        await tx.query('ALTER MODEL spam USE PREVIOUS VERSION');
+        await tx.query('CREATE MODEL spam_prod FROM MODEL spam VERSION @challenger');
+        return tx.registry.readWeights('spam_prod', 2);
+      }),
+  },
+  {
+    name: 'BEGIN; ... COMMIT script',
+    run: (db) => db.exec("BEGIN; ALTER MODEL spam SET ALIAS champion TO VERSION @challenger; ALTER MODEL spam DROP ALIAS challenger; ALTER MODEL spam_prod SET TAG env = 'prod'; COMMIT"),
+  },
 ];
 
 /** Everything observable, with times dropped and job ids numbered, so two runs compare. */
