@@ -81,6 +81,22 @@ class RawRegistry {
       { type: 'put', key: `w!${vKey}:000000`, value: weights as unknown as string, valueEncoding: 'view' } as never,
     ]);
   }
+  /** `count` registrations of `model` in one batch: the raw equivalent of a transaction of CREATEs. */
+  async registerMany(model: string, count: number): Promise<void> {
+    const ops: object[] = [];
+    const sha256 = createHash('sha256').update(weights).digest('hex');
+    for (let i = 0; i < count; i++) {
+      const version = (this.latest.get(model) ?? 0) + 1;
+      this.latest.set(model, version);
+      const vKey = `${model}:${String(version).padStart(10, '0')}`;
+      ops.push(
+        { type: 'put', key: `v!${vKey}`, value: JSON.stringify({ archived: false, sha256, sizeBytes: weights.length, createdAt: Date.now() }) },
+        { type: 'put', key: `w!${vKey}:000000`, value: weights, valueEncoding: 'view' },
+      );
+      if (i === count - 1) ops.push({ type: 'put', key: `m!${model}`, value: JSON.stringify({ active: version, latest: version, archived: 0, createdAt: 0, updatedAt: Date.now() }) });
+    }
+    await this.db.batch(ops as never);
+  }
   async use(model: string, version: number): Promise<void> {
     const head = JSON.parse((await this.db.get(`m!${model}`))!) as Record<string, unknown>;
     const record = await this.db.get(`v!${model}:${String(version).padStart(10, '0')}`);
@@ -177,7 +193,9 @@ async function main(): Promise<void> {
   await rate(n(500), 1, () => raw.register('warm'));
   const rounds = 5;
   const perRound = n(1000);
-  const totals = { createOne: 0, rawOne: 0, create64: 0, raw64: 0, use: 0, rawUse: 0 };
+  const totals = { createOne: 0, rawOne: 0, create64: 0, raw64: 0, use: 0, rawUse: 0, tx: 0, rawTx: 0 };
+  // A transaction of TX_SIZE CREATEs, as statements per second; raw: one batch of as many registrations.
+  const TX_SIZE = 20;
   for (let round = 0; round < rounds; round++) {
     totals.createOne += await rate(perRound, 1, () => db.query('CREATE MODEL seq WITH (weights = $1)', [weights]));
     totals.rawOne += await rate(perRound, 1, () => raw.register('seq'));
@@ -185,6 +203,12 @@ async function main(): Promise<void> {
     totals.raw64 += await rate(perRound * 2, 64, () => raw.register('conc'));
     totals.use += await rate(perRound, 1, (i) => db.query('ALTER MODEL seq USE VERSION $1', [1 + (i % perRound)]));
     totals.rawUse += await rate(perRound, 1, (i) => raw.use('seq', 1 + (i % perRound)));
+    totals.tx += TX_SIZE * (await rate(perRound / TX_SIZE, 1, () =>
+      db.transaction(async (tx) => {
+        for (let i = 0; i < TX_SIZE; i++) await tx.query('CREATE MODEL txm WITH (weights = $1)', [weights]);
+      }),
+    ));
+    totals.rawTx += TX_SIZE * (await rate(perRound / TX_SIZE, 1, () => raw.registerMany('txm', TX_SIZE)));
   }
   const createOne = totals.createOne / rounds;
   const rawOne = totals.rawOne / rounds;
@@ -192,6 +216,8 @@ async function main(): Promise<void> {
   const raw64 = totals.raw64 / rounds;
   const useRate = totals.use / rounds;
   const rawUse = totals.rawUse / rounds;
+  const txRate = totals.tx / rounds;
+  const rawTx = totals.rawTx / rounds;
 
   const models = 200;
   await populate(db, raw, models, n(50), 'small');
@@ -239,6 +265,10 @@ async function main(): Promise<void> {
       use_version_per_s: r(useRate),
       raw_use_version_per_s: r(rawUse),
       use_version_vs_raw: ratio(useRate, rawUse),
+      create_in_transactions_of_20_per_s: r(txRate),
+      raw_registrations_in_batches_of_20_per_s: r(rawTx),
+      transaction_of_20_vs_raw: ratio(txRate, rawTx),
+      transaction_of_20_vs_one_at_a_time: ratio(txRate, createOne),
       dashboard_ms_200x50: dash50,
       raw_dashboard_ms_200x50: rawDash50,
       dashboard_ms_200x500: dash500,
