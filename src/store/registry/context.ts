@@ -131,9 +131,15 @@ export class RegistryContext implements RegistryStore {
    * `work` decide, and submits the ops it returns, with the events recording them, as
    * one unit (no ops: nothing is committed), then waits until they are durable.
    * Everything a statement writes goes through here, so whatever must join the same
-   * atomic unit (the event log; later transactions) hooks in here.
+   * atomic unit (the event log, transactions) hooks in here.
+   *
+   * `options.blob`: a blob the unit references (a registration's or a copy's weights).
+   * It is held against cleanup inside the model's lock (locks are always taken model
+   * first, blob second) until the unit is durable, so nothing deletes the bytes between
+   * the check that they are stored and the reference. A transaction takes its blobs at
+   * COMMIT instead.
    */
-  async writeUnit<T>(key: string, work: (head: HeadRecord | undefined) => Promise<WriteUnit<T>>): Promise<T> {
+  async writeUnit<T>(key: string, work: (head: HeadRecord | undefined) => Promise<WriteUnit<T>>, options: { readonly blob?: string | null } = {}): Promise<T> {
     if (this.tx) return this.tx.unit(key, () => this.readHead(key, 'latest'), work);
     if (this.outer?.holds(key)) {
       const name = parseModelKey(key)?.name ?? key;
@@ -141,14 +147,20 @@ export class RegistryContext implements RegistryStore {
     }
     const { queue } = this;
     let durable: Promise<void> | undefined;
-    const result = await this.locks.run(key, async () => {
-      const epoch = queue.epoch;
-      const unit = await work(this.readHead(key, 'latest'));
-      if (unit.ops.length > 0) durable = this.events.submit(unit.ops, unit.events ?? [], epoch, unit.actor ?? this.defaultActor);
-      return unit.result;
-    });
-    await durable;
-    return result;
+    let releaseBlob: (() => void) | undefined;
+    try {
+      const result = await this.locks.run(key, async () => {
+        if (options.blob) releaseBlob = await this.blobs.hold(options.blob);
+        const epoch = queue.epoch;
+        const unit = await work(this.readHead(key, 'latest'));
+        if (unit.ops.length > 0) durable = this.events.submit(unit.ops, unit.events ?? [], epoch, unit.actor ?? this.defaultActor);
+        return unit.result;
+      });
+      await durable;
+      return result;
+    } finally {
+      releaseBlob?.();
+    }
   }
 
   /**

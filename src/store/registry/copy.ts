@@ -75,10 +75,9 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
   const key = modelKey(target, ctx.tenant);
 
   // As a registration: the blob may not be cleaned up while the copy starts referencing it.
-  let releaseBlob: (() => void) | undefined;
-  const write = () =>
-    ctx.writeUnit(key, async (head) => {
-      if (record.blob !== null && !ctx.tx) releaseBlob = await ctx.blobs.hold(record.blob);
+  const { version, active } = await ctx.writeUnit(
+    key,
+    async (head) => {
       await checkNewVersion(ctx, target, head, null);
       const { version, now, head: newHead } = nextVersion(head, options.active !== false);
       const copy = copiedRecord(record, { sourceKey, sourceVersion, createdAt: now, createdBy, description });
@@ -91,14 +90,9 @@ export async function copyVersion(ctx: RegistryContext, target: string, source: 
       if (newHead.active !== (head?.active ?? null)) events.push(activeMoved(key, head?.active ?? null, newHead.active));
       events.push({ kind: 'version_copied', model: sourceKey, version: sourceVersion, oldValue: null, newValue: null, detail: { to } });
       return { result: { version, active: newHead.active === version }, ops, events, actor: createdBy };
-    });
-  let written: { version: number; active: boolean };
-  try {
-    written = await write();
-  } finally {
-    releaseBlob?.();
-  }
-  const { version, active } = written;
+    },
+    { blob: record.blob },
+  );
   return { model: target, version, active, sha256: record.sha256, copiedFrom: from };
 }
 

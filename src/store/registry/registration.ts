@@ -56,12 +56,7 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
   const blob: StoredBlob | null = hooks.weights ?? prepared?.blob ?? null;
   const base = hooks.base !== undefined ? hooks.base : await resolveBase(ctx, input);
   const key = modelKey(model, ctx.tenant);
-  // The blob's lock inside the model's, kept until the unit is durable: nothing may
-  // clean the bytes up between the check that they are stored and the reference. (A
-  // transaction takes it at COMMIT instead.)
-  let releaseBlob: (() => void) | undefined;
-  const write = () => ctx.writeUnit(key, async (head) => {
-    if (blob && !ctx.tx) releaseBlob = await blobs.hold(blob.blob);
+  const { version, active } = await ctx.writeUnit(key, async (head) => {
     await checkNewVersion(ctx, model, head, fields.parentVersion);
     const { version, now, head: newHead } = nextVersion(head, input.active !== false);
     const record = versionRecord(fields, {
@@ -94,14 +89,7 @@ async function register(ctx: RegistryContext, model: string, input: RegisterVers
       prepared: prepared ?? undefined,
       undo: uploaded && (() => blobs.discard(uploaded.blob, uploaded.upload)),
     };
-  });
-  let written: { version: number; active: boolean };
-  try {
-    written = await write();
-  } finally {
-    releaseBlob?.();
-  }
-  const { version, active } = written;
+  }, { blob: blob?.blob });
   return { model, version, active, sha256: blob?.sha256 ?? null };
 }
 
