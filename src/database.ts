@@ -296,8 +296,7 @@ export class Database {
       if (this.sqlTransaction || this.beginning) throw invalidTransactionState('this session has a transaction open (BEGIN); COMMIT or ROLLBACK it before transaction()');
       this.refuseNested('transaction()');
       const { core } = this;
-      const tx = await core.registry.beginTransaction();
-      core.transactions.add(tx);
+      const tx = await this.begin();
       try {
         const handle = new Database(core, this.currentTenant, true, tx);
         let value: T;
@@ -467,7 +466,23 @@ export class Database {
 
   /** The transaction this handle's statements join now, if any. */
   private transactionNow(): Transaction | null {
+    // close() rolls back a SQL transaction without the session saying ROLLBACK.
+    if (this.sqlTransaction && !this.sqlTransaction.isOpen) this.sqlTransaction = null;
     return this.ownTransaction ?? this.sqlTransaction;
+  }
+
+  /**
+   * Opens a transaction once the gate lets it through, and registers it for close(). A
+   * close() that began while it waited has rolled back the others already: refused.
+   */
+  private async begin(): Promise<Transaction> {
+    const tx = await this.core.registry.beginTransaction();
+    if (this.core.closing) {
+      await tx.rollback();
+      throw new ModelSqlError('CLOSED', 'the registry is closed');
+    }
+    this.core.transactions.add(tx);
+    return tx;
   }
 
   /** INVALID_TRANSACTION_STATE for a transaction's handle used after its transaction ended. */
@@ -508,9 +523,7 @@ export class Database {
       this.refuseNested('BEGIN');
       this.beginning = true;
       try {
-        const tx = await this.core.registry.beginTransaction();
-        this.sqlTransaction = tx;
-        this.core.transactions.add(tx);
+        this.sqlTransaction = await this.begin();
       } finally {
         this.beginning = false;
       }

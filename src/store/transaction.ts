@@ -90,7 +90,8 @@ export class Transaction {
     this.assertOpen();
     return this.statements.run('', async () => {
       this.assertOpen();
-      if (!this.held.has(key)) {
+      const newlyLocked = !this.held.has(key);
+      if (newlyLocked) {
         const release = await this.store.locks.acquire(key);
         if (this.state !== 'open') {
           release();
@@ -98,9 +99,23 @@ export class Transaction {
         }
         this.held.set(key, release);
       }
-      const unit = await work(read());
+      // A statement that fails or changes nothing leaves a model it newly locked unlocked:
+      // only the models a transaction changed wait for its end.
+      const unlockUnchanged = (): void => {
+        if (!newlyLocked || this.state !== 'open') return;
+        this.held.get(key)?.();
+        this.held.delete(key);
+      };
+      let unit: WriteUnit<T>;
+      try {
+        unit = await work(read());
+      } catch (error) {
+        unlockUnchanged();
+        throw error;
+      }
       // Rolled back (the registry closing) while the statement ran: it joins nothing.
       this.assertOpen();
+      if (unit.ops.length === 0) unlockUnchanged();
       if (unit.ops.length > 0) {
         this.overlay.apply(unit.ops);
         const actor = unit.actor ?? this.store.defaultActor;

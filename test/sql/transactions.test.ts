@@ -694,6 +694,51 @@ describe('serialization: one transaction at a time', () => {
   });
 });
 
+describe('what a transaction keeps locked, and closing', () => {
+  it('a statement that fails or changes nothing inside a transaction leaves its model free for writers outside', async () => {
+    const d = await db();
+    await d.exec("CREATE MODEL spam WITH (weights = $1); CREATE MODEL ham WITH (weights = $2)", [weights(1), weights(2)]);
+    const hold = deferred();
+    const inside = deferred();
+    const running = d.transaction(async (tx) => {
+      await expect(tx.query('ALTER MODEL spam USE VERSION 9')).rejects.toMatchObject({ code: 'UNKNOWN_VERSION' });
+      await tx.query("ALTER MODEL ham UNSET TAG absent"); // changes nothing
+      inside.resolve();
+      await hold.promise;
+    });
+    await inside.promise;
+    try {
+      // Neither model was changed by the transaction: writes to them do not wait for it.
+      expect(one(await d.query('CREATE MODEL spam WITH (weights = $1)', [weights(3)]))).toMatchObject({ version: 2 });
+      expect(one(await d.query("ALTER MODEL ham SET TAG team = 'x'"))).toMatchObject({ changed: 1 });
+    } finally {
+      hold.resolve();
+    }
+    await running;
+  });
+
+  it('a BEGIN waiting at the gate when close() starts is refused with CLOSED and commits nothing', async () => {
+    const dir = await resources.dir();
+    const d = await open({ path: dir });
+    await d.query('CREATE MODEL spam WITH (weights = $1)', [weights(1)]);
+    const other = d.withTenant('acme');
+    await d.query('BEGIN');
+    await d.query("ALTER MODEL spam SET TAG team = 'a'");
+    const waitingBegin = other.query('BEGIN');
+    const waitingCallback = other.withTenant('beta').transaction(async () => 'ran');
+    const closed = d.close();
+    // Their turn at the gate comes after close() rolled the open one back: no transaction opens.
+    await expect(waitingBegin).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(waitingCallback).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(other.inTransaction).toBe(false);
+    await closed;
+    expect(d.inTransaction).toBe(false);
+    const reopened = resources.track(await open({ path: dir }));
+    expect((await reopened.query('SELECT name, tenant, tags FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam', tenant: null, tags: {} }]);
+    expect((await reopened.withTenant('acme').query("SELECT name FROM ML_MODELS_DASHBOARD WHERE tenant = 'acme'")).rows).toEqual([]);
+  });
+});
+
 describe('refused: INVALID_TRANSACTION_STATE', () => {
   it('BEGIN inside a transaction, changing nothing and keeping it open', async () => {
     const d = await seeded();

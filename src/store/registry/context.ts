@@ -211,7 +211,7 @@ export class RegistryContext implements RegistryStore {
 
   /** The head of model key `key`, or `undefined` when it has none. */
   readHead(key: string, view: View): HeadRecord | undefined {
-    const raw = this.read(this.level.models, key, view);
+    const raw = this.readValue(this.level.models, key, view);
     return raw === undefined ? undefined : decodeHead(raw, key);
   }
 
@@ -219,12 +219,13 @@ export class RegistryContext implements RegistryStore {
   readRecord(model: string, key: string, head: HeadRecord, version: number, view: View): VersionRecord {
     if (version > head.latest) throw unknownVersion(model, version);
     const vKey = versionKey(key, version);
-    const raw = this.read(this.level.versions, vKey, view);
+    const raw = this.readValue(this.level.versions, vKey, view);
     if (raw === undefined) throw new ModelSqlError('CORRUPTION', `version record missing for model '${model}' version ${version} (namespace '${NS.versions}', key '${vKey}')`, { namespace: NS.versions, key: vKey, model, version });
     return decodeVersion(raw, vKey);
   }
 
-  private read(sublevel: TextSublevel, key: string, view: View): string | undefined {
+  /** The raw value of `key` as this view sees it (its transaction's writes first). */
+  readValue(sublevel: TextSublevel, key: string, view: View): string | undefined {
     if (this.tx) {
       const mine = this.tx.overlay.get(sublevel, key);
       if (mine.pending) return mine.value as string | undefined;

@@ -134,7 +134,7 @@ export async function latestAtStage(ctx: RegistryContext, model: string, stage: 
  */
 function reportProductionIndex(ctx: RegistryContext, key: string, head: HeadRecord, found: ModelVersion | null, view: ReadView): never {
   const expected = head.production;
-  if (expected !== null && view.get(ctx.level.stages, stageKey(key, 'production', expected)) === undefined) {
+  if (expected !== null && ctx.readValue(ctx.level.stages, stageKey(key, 'production', expected), view) === undefined) {
     throw corruption(NS.stages, stageKey(key, 'production', expected), `the head of model '${parseModelKey(key)?.name ?? key}' says version ${expected} is at production, but the stage index has no entry for it`);
   }
   throw corruption(NS.models, key, `the head says the production version is ${expected ?? 'none'}, but the stage index says ${found?.version ?? 'none'}`);
