@@ -25,6 +25,7 @@ import type { ModelEvent } from './store/events.js';
 import { Registry, type AliasOutcome, type ArchiveOutcome, type CopiedVersion, type CopyOptions, type CopySource, type HistoryOptions, type ListOptions, type StageMove, type TagOutcome, type WatchOptions } from './store/registry.js';
 import { isStage } from './store/stages.js';
 import type { Transaction } from './store/transaction.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './store/model-locks.js';
 import type { ModelAlias, ModelSummary, ModelVersion, RegisterVersionInput, RegisteredVersion, SchemaInput, SchemaLookup, VersionRef } from './store/types.js';
 
 /** Options of {@link open}. Give exactly one of `path` and `memory`. */
@@ -53,6 +54,12 @@ export interface OpenOptions {
    * Off by default: SQL text from an untrusted source must not reach the filesystem.
    */
   readonly allowFileAccess?: boolean;
+  /**
+   * How long a write waits for a model that an open transaction holds before it fails
+   * with LOCK_TIMEOUT, in milliseconds. Default 5000. Waits behind single statements
+   * never time out; they end when those are durable.
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /** Options of {@link Database.close}. */
@@ -276,9 +283,11 @@ export class Database {
    * Runs `work` as one transaction: every statement and call made through the handle
    * it receives (`tx`, a Database like this one) commits as one atomic unit when `work`
    * resolves, or not at all when it throws (the error is rethrown). Statements inside
-   * see the earlier ones; nobody else sees any of it before the commit. Transactions
-   * of one registry run one at a time, so they never interleave and never deadlock; a
-   * statement outside that changes a model the transaction changed waits for its end.
+   * see the earlier ones; nobody else sees any of it before the commit. Each model the
+   * transaction changes stays locked until it ends: a write elsewhere to such a model
+   * waits for the end (LOCK_TIMEOUT after `open({ lockTimeoutMs })`). Transactions run
+   * side by side; a statement that would make two of them wait for each other fails
+   * with DEADLOCK_DETECTED (roll back and retry).
    * Inside `work`, use `tx`, not this handle: a write through this one to a model the
    * transaction holds is NOT_ALLOWED_IN_TRANSACTION (it would wait for itself).
    *
@@ -471,16 +480,10 @@ export class Database {
     return this.ownTransaction ?? this.sqlTransaction;
   }
 
-  /**
-   * Opens a transaction once the gate lets it through, and registers it for close(). A
-   * close() that began while it waited has rolled back the others already: refused.
-   */
+  /** Opens a transaction and registers it for close(); once close() has begun, CLOSED. */
   private async begin(): Promise<Transaction> {
-    const tx = await this.core.registry.beginTransaction();
-    if (this.core.closing) {
-      await tx.rollback();
-      throw new ModelSqlError('CLOSED', 'the registry is closed');
-    }
+    if (this.core.closing) throw new ModelSqlError('CLOSED', 'the registry is closed');
+    const tx = this.core.registry.beginTransaction();
     this.core.transactions.add(tx);
     return tx;
   }
@@ -604,6 +607,10 @@ export async function open(options: OpenOptions): Promise<Database> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidArgument('jobConcurrency must be a whole number of at least 1');
   if (options.createdBy !== undefined && typeof options.createdBy !== 'string') throw invalidArgument('createdBy must be a string');
   if (options.tenant !== undefined) validateTenantName(options.tenant);
+  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (typeof lockTimeoutMs !== 'number' || !Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1 || lockTimeoutMs > 2 ** 31 - 1) {
+    throw invalidArgument('lockTimeoutMs must be a whole number of milliseconds, at least 1');
+  }
 
   let location: { path: string } | { memory: true } = { memory: true };
   if (hasPath) {
@@ -614,7 +621,7 @@ export async function open(options: OpenOptions): Promise<Database> {
     await checkStoreFormat(level);
     const queue = new CommitQueue(level.root, [level.models], options.sync ?? false);
     await upgradeSchemaIndex(level, queue);
-    const registry = new Registry(level, queue, options.createdBy ?? null);
+    const registry = new Registry(level, queue, options.createdBy ?? null, lockTimeoutMs);
     await registry.startEvents();
     await registry.recoverUploads();
     const report = options.onError ?? ((error: unknown) => console.error(`modelsql: ${error instanceof Error ? error.message : describeValue(error)}`));

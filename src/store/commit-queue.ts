@@ -120,7 +120,7 @@ export class CommitQueue {
   private current: Group | null = null;
   private flushing: Promise<void> | null = null;
   private failures = 0;
-  private lastFailure: unknown = null;
+  private failure: unknown = null;
   private published: Published;
 
   /**
@@ -189,9 +189,14 @@ export class CommitQueue {
     return this.failures;
   }
 
+  /** The error of the last batch that failed (what ended the current epoch), or null. */
+  get lastFailure(): unknown {
+    return this.failure;
+  }
+
   /** Queues one atomic unit; resolves when it is durable, rejects if its batch failed. */
   submit(ops: readonly WriteOp[], epoch: number): Promise<void> {
-    if (epoch !== this.failures) return Promise.reject(this.lastFailure);
+    if (epoch !== this.failures) return Promise.reject(this.failure);
     const group = (this.current ??= newGroup());
     for (const op of ops) {
       group.ops.push(op);
@@ -247,7 +252,7 @@ export class CommitQueue {
         const followers = this.current as Group | null;
         this.current = null;
         this.failures++;
-        this.lastFailure = error;
+        this.failure = error;
         this.overlay.clear();
         for (const cache of this.cache.values()) cache.clear();
         // Whatever the disk holds now is the truth: a batch can fail after it was applied.

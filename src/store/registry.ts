@@ -26,7 +26,7 @@ import type { CommitQueue, ReadView } from './commit-queue.js';
 import type { SchemaInput } from './fingerprint.js';
 import { EventLog, type ModelEvent } from './events.js';
 import { checkIntegrity, type IntegrityProblem } from './integrity.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { ModelLocks } from './model-locks.js';
 import { validateTenantName } from './keys.js';
 import type { Level } from './level.js';
 import type { Stage } from './records.js';
@@ -60,16 +60,17 @@ export class Registry {
    * @param level the opened store
    * @param queue group commit shared with the job store
    * @param defaultActor `created_by` when a registration names none
+   * @param lockTimeoutMs how long a write waits for a model a transaction holds (see ./model-locks.ts)
    */
-  constructor(level: Level, queue: CommitQueue, defaultActor: string | null);
+  constructor(level: Level, queue: CommitQueue, defaultActor: string | null, lockTimeoutMs?: number);
   /** @internal a view of an existing registry (see {@link withTenant}) */
   constructor(context: RegistryContext);
-  constructor(levelOrContext: Level | RegistryContext, queue?: CommitQueue, defaultActor?: string | null) {
+  constructor(levelOrContext: Level | RegistryContext, queue?: CommitQueue, defaultActor?: string | null, lockTimeoutMs?: number) {
     if (levelOrContext instanceof RegistryContext) {
       this.context = levelOrContext;
     } else {
       const level = levelOrContext;
-      const store = { level, queue: queue!, locks: new KeyedMutex(), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), events: new EventLog(level, queue!), defaultActor: defaultActor ?? null, transactions: new KeyedMutex() };
+      const store = { level, queue: queue!, locks: new ModelLocks(lockTimeoutMs), blobs: new Blobs(level, queue!), index: new SchemaIndex(level), events: new EventLog(level, queue!), defaultActor: defaultActor ?? null };
       this.context = new RegistryContext(store, null);
     }
     this.tenant = this.context.tenant;
@@ -96,8 +97,8 @@ export class Registry {
     return new Registry(new RegistryContext(this.context, tenant, tx, outer));
   }
 
-  /** Opens a transaction over this store, once every earlier one has ended (see ./transaction.ts). */
-  beginTransaction(): Promise<Transaction> {
+  /** Opens a transaction over this store (see ./transaction.ts). */
+  beginTransaction(): Transaction {
     return Transaction.begin(this.context);
   }
 

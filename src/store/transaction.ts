@@ -7,14 +7,13 @@
  * sees any of it). Its events wait beside the writes and are logged at COMMIT in one
  * submission, so they get consecutive seqs.
  *
- * Serialization. Transactions of one store run one at a time: each holds the store's
- * transaction gate from begin to end, so two never interleave and never wait for each
- * other's model locks. A statement of a transaction takes its model's lock as any
- * write does, but keeps it until the transaction ends, so no other write changes a
- * model the transaction has read for a write and then changed. A single statement
- * outside holds one model lock at a time (and blob locks only after it), so it can
- * wait for the transaction but the transaction never waits for something that waits
- * for it: no deadlock. Reads outside never wait; they see committed state.
+ * Isolation. A statement of a transaction takes its model's lock as any write does,
+ * but keeps it until the transaction ends, so no other write changes a model the
+ * transaction has read for a write and then changed, and versions it allocates stay
+ * consecutive. Transactions run side by side (those of different tenants never share
+ * a lock); two that come to wait for each other's models are caught when the cycle
+ * would close, and the statement closing it fails with DEADLOCK_DETECTED (see
+ * ./model-locks.ts). Reads outside never wait; they see committed state.
  *
  * Weights. In-memory weights a statement found stored already add no chunks to the
  * unit; a cleanup may delete those bytes before COMMIT (when no committed version
@@ -23,7 +22,7 @@
  * keep their upload marker until COMMIT deletes it; ROLLBACK discards them.
  */
 
-import { invalidTransactionState } from '../errors.js';
+import { ModelSqlError, invalidTransactionState } from '../errors.js';
 import type { PreparedBlob } from './blobs.js';
 import type { EventInput } from './events.js';
 import type { HeadRecord } from './records.js';
@@ -55,15 +54,13 @@ export class Transaction {
 
   private constructor(
     private readonly store: RegistryStore,
-    private readonly releaseGate: () => void,
     /** The commit queue's epoch at begin: a batch failing meanwhile may have lost writes this transaction read. */
     private readonly epoch: number,
   ) {}
 
-  /** Opens a transaction once every earlier one of this store has ended. */
-  static async begin(store: RegistryStore): Promise<Transaction> {
-    const releaseGate = await store.transactions.acquire('');
-    return new Transaction(store, releaseGate, store.queue.epoch);
+  /** Opens a transaction; it waits for nothing until a statement of it takes a model's lock. */
+  static begin(store: RegistryStore): Transaction {
+    return new Transaction(store, store.queue.epoch);
   }
 
   /** Whether statements may still join it. */
@@ -92,7 +89,7 @@ export class Transaction {
       this.assertOpen();
       const newlyLocked = !this.held.has(key);
       if (newlyLocked) {
-        const release = await this.store.locks.acquire(key);
+        const release = await this.store.locks.acquire(key, this);
         if (this.state !== 'open') {
           release();
           this.assertOpen();
@@ -127,6 +124,15 @@ export class Transaction {
     });
   }
 
+  /**
+   * The in-memory weights of blob `blob` one of its statements registered, if any: its
+   * reads take them from here, since a cleanup may delete stored bytes no committed
+   * version references before COMMIT re-adds them.
+   */
+  preparedChunks(blob: string): readonly Uint8Array[] | undefined {
+    return this.prepared.get(blob)?.chunks;
+  }
+
   /** The events this transaction will log for model key `key`, in order (they have no seq yet). */
   pendingEvents(key: string): readonly EventInput[] {
     return this.logged.filter((event) => event.model === key);
@@ -152,6 +158,15 @@ export class Transaction {
           if (!this.overlay.get(level.blobs, prepared.blob.blob).pending) ops.push(...blobs.writeOps(prepared));
         }
         if (ops.length === 0) return { events: 0, firstSeq: null, lastSeq: null };
+        if (this.store.queue.epoch !== this.epoch) {
+          const cause = this.store.queue.lastFailure;
+          throw new ModelSqlError(
+            'TRANSACTION_ABORTED',
+            `a write to the registry failed while this transaction was open (${describeFailure(cause)}), so what it read may be gone; nothing of it was committed (retry the transaction)`,
+            {},
+            { cause },
+          );
+        }
         const submitted = events.submitLogged(ops, this.logged, this.epoch, defaultActor);
         await submitted.durable;
         return { events: this.logged.length, firstSeq: submitted.first, lastSeq: submitted.last };
@@ -193,6 +208,9 @@ export class Transaction {
     this.state = 'ended';
     for (const release of this.held.values()) release();
     this.held.clear();
-    this.releaseGate();
   }
+}
+
+function describeFailure(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

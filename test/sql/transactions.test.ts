@@ -1,11 +1,12 @@
 /**
  * Transactions as users meet them: `BEGIN` / `COMMIT` / `ROLLBACK` on a handle and
  * `db.transaction(fn)`. The typical multi-step changes, all or nothing, reading one's
- * own writes, isolation from other sessions, one transaction at a time per registry,
- * what is refused inside one, persistence, weights and tenants.
+ * own writes, isolation from other sessions, transactions side by side (deadlocks,
+ * lock waits), what is refused inside one, persistence, weights and tenants.
  *
- * Nothing here waits for time: transactions are held open with deferred promises, and
- * "X waits for Y" is observed as an order (of versions, of events, of a log).
+ * Nothing here depends on timing: transactions are held open with deferred promises,
+ * "X waits for Y" is observed as an order (of versions, of events, of a log), and the
+ * lock timeout tests only wait for it to fire.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,8 +14,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open, parseStatement, printStatement, type Database, type ModelEvent, type OpenOptions, type Row } from '../../src/index.js';
-import type { Level } from '../../src/store/level.js';
 import { blobChunkKey } from '../../src/store/keys.js';
+import { setRootFactoryForTests, type Level } from '../../src/store/level.js';
+import { FaultInjector, faultyRootFactory } from '../harness/faulty-level.js';
 import {
   Resources,
   deferred,
@@ -560,94 +562,163 @@ describe('isolation: other sessions see committed state only', () => {
   });
 });
 
-describe('serialization: one transaction at a time', () => {
-  it('two transactions started at once over two models in opposite orders both finish, as if run one after the other', async () => {
+describe('concurrency: transactions side by side, deadlocks and lock waits', () => {
+  it('two transactions over different models run side by side: the second commits while the first is still open', async () => {
     const d = await db();
-    await d.query('CREATE MODEL a WITH (weights = $1)', [weights(1)]);
-    await d.query('CREATE MODEL b WITH (weights = $1)', [weights(2)]);
-    const before = await lastSeq(d);
-    const count = async (tx: Database): Promise<number> =>
-      one(await tx.query("SELECT count(*) AS n FROM ML_MODEL_VERSIONS WHERE model IN ('a', 'b')")).n as number;
-    const run = (name: string, order: readonly string[]): Promise<number> =>
-      d.transaction(async (tx) => {
-        const seen = await count(tx);
-        for (const model of order) {
-          await tx.query(`CREATE MODEL ${model} WITH (weights = $1, metrics = $2, created_by = $3)`, [weights(seen), { seen }, name]);
-          await count(tx);
-        }
-        return seen;
-      });
-    const [x, y] = await Promise.all([run('x', ['a', 'b']), run('y', ['b', 'a'])]);
-    // Serial: the first saw the two committed versions, the second also the first's two.
-    expect([x, y].sort()).toEqual([2, 4]);
-    const [first, second] = x === 2 ? ['x', 'y'] : ['y', 'x'];
-    expect((await d.query('SELECT model, version, created_by, metrics FROM ML_MODEL_VERSIONS WHERE version > 1')).rows).toEqual([
-      { model: 'a', version: 2, created_by: first, metrics: { seen: 2 } },
-      { model: 'a', version: 3, created_by: second, metrics: { seen: 4 } },
-      { model: 'b', version: 2, created_by: first, metrics: { seen: 2 } },
-      { model: 'b', version: 3, created_by: second, metrics: { seen: 4 } },
-    ]);
-    // Two blocks of consecutive seqs, one per transaction, not interleaved.
-    const events = await eventsAfter(d, before);
-    expect(events.map((e) => e.seq)).toEqual(seqsFrom(before + 1, 8));
-    expect(events.map((e) => e.actor)).toEqual([first, first, first, first, second, second, second, second]);
-    await expectSound(d);
-  });
-
-  it('a second db.transaction waits for the first to end before its callback runs', async () => {
-    const d = await db();
-    const log: string[] = [];
-    const started = deferred();
+    const holding = deferred();
     const hold = deferred();
     const first = d.transaction(async (tx) => {
-      log.push('first begins');
-      await tx.query('CREATE MODEL a WITH (weights = $1)', [weights(1)]).catch((error: unknown) => {
-        started.reject(error);
+      await tx.query("CREATE MODEL a WITH (weights = $1, created_by = 'first')", [weights(1)]).catch((error: unknown) => {
+        holding.reject(error);
         throw error;
       });
-      started.resolve();
+      holding.resolve();
       await hold.promise;
-      log.push('first ends');
     });
-    await started.promise;
-    const second = d.transaction(async (tx) => {
-      log.push('second begins');
-      return one(await tx.query("SELECT count(*) AS n FROM ML_MODEL_VERSIONS WHERE model = 'a'")).n;
-    });
+    await holding.promise;
     try {
-      // Work through another session that completes while the first transaction is held.
-      await d.query('CREATE MODEL unrelated WITH (weights = $1)', [weights(2)]);
-      await d.query('SELECT * FROM ML_MODELS_DASHBOARD');
-      expect(log).toEqual(['first begins']);
+      const second = await d.transaction(async (tx) => {
+        await tx.query("CREATE MODEL b WITH (weights = $1, created_by = 'second')", [weights(2)]);
+        // It does not see the first's uncommitted version.
+        return one(await tx.query("SELECT count(*) AS n FROM ML_MODEL_VERSIONS WHERE model = 'a'")).n;
+      });
+      expect(second).toBe(0);
+      expect((await eventsAfter(d, 0)).map((e) => e.actor)).toEqual(['second', 'second']);
     } finally {
       hold.resolve();
     }
     await first;
-    expect(await second).toBe(1); // it saw the first's commit
-    expect(log).toEqual(['first begins', 'first ends', 'second begins']);
+    expect((await eventsAfter(d, 0)).map((e) => [e.seq, e.actor])).toEqual([[1, 'second'], [2, 'second'], [3, 'first'], [4, 'first']]);
+    await expectSound(d);
   });
 
-  it('BEGIN on another handle waits until the open transaction ends', async () => {
+  it("BEGIN on another tenant's handle does not wait for an open transaction, and neither commit waits for the other", async () => {
     const d = await db();
     const acme = d.withTenant('acme');
     const other = d.withTenant('other');
     await acme.query('BEGIN');
     await acme.query('CREATE MODEL mine WITH (weights = $1)', [weights(1)]);
-    const log: string[] = [];
-    const otherBegun = other.query('BEGIN').then((result) => {
-      log.push('other begun');
-      return result;
-    });
-    await acme.query('CREATE MODEL mine WITH (weights = $1)', [weights(2)]);
-    await d.query('SELECT * FROM ML_MODELS_DASHBOARD');
-    expect(log).toEqual([]);
-    expect(one(await acme.query('COMMIT'))).toMatchObject({ events: 4 });
-    expect(await otherBegun).toMatchObject({ command: 'BEGIN' });
+    await other.query('BEGIN');
+    await other.query('CREATE MODEL mine WITH (weights = $1)', [weights(2)]);
+    expect(one(await other.query('COMMIT'))).toMatchObject({ events: 2, first_seq: 1, last_seq: 2 });
+    await acme.query('CREATE MODEL mine WITH (weights = $1)', [weights(3)]);
+    expect(one(await acme.query('COMMIT'))).toMatchObject({ events: 4, first_seq: 3, last_seq: 6 });
+    expect(await versionNumbers(acme, 'mine')).toEqual([1, 2]);
+    expect(await versionNumbers(other, 'mine')).toEqual([1]);
+  });
+
+  it('two transactions taking two models in opposite orders: the statement closing the cycle fails with DEADLOCK_DETECTED, its transaction rolls back, the other commits, and a retry commits after it', async () => {
+    const d = await db();
+    await d.query('CREATE MODEL a WITH (weights = $1)', [weights(1)]);
+    await d.query('CREATE MODEL b WITH (weights = $1)', [weights(2)]);
+    const before = await lastSeq(d);
+    const create = (tx: Database, model: string, actor: string): Promise<unknown> =>
+      tx.query(`CREATE MODEL ${model} WITH (weights = $1, created_by = $2)`, [weights(model.charCodeAt(0)), actor]);
+    // Each takes its first model, waits until the other has its own, then wants the other's.
+    const holds = { x: deferred(), y: deferred() };
+    const run = (actor: 'x' | 'y', first: string, second: string, otherHolds: Promise<void>): Promise<string> =>
+      d.transaction(async (tx) => {
+        await create(tx, first, actor);
+        holds[actor].resolve();
+        await otherHolds;
+        await create(tx, second, actor);
+        return actor;
+      });
+    const outcomes = await Promise.allSettled([run('x', 'a', 'b', holds.y.promise), run('y', 'b', 'a', holds.x.promise)]);
+    // Whichever wait came second would have closed the cycle: exactly that one failed.
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toMatchObject({ code: 'DEADLOCK_DETECTED', message: expect.stringMatching(/^deadlock detected: model '[ab]' is locked by a transaction that waits for one this transaction holds/) });
+    const winner = outcomes.find((o) => o.status === 'fulfilled')!.value;
+    const loser = winner === 'x' ? 'y' : 'x';
+    // Nothing of the loser is logged; the winner's four events are one block.
+    const events = await eventsAfter(d, before);
+    expect(events.map((e) => [e.actor, e.version, e.kind])).toEqual([
+      [winner, 2, 'version_created'], [winner, 2, 'active_moved'], [winner, 2, 'version_created'], [winner, 2, 'active_moved'],
+    ]);
+    // The retry runs alone and commits.
+    await run(loser, 'a', 'b', Promise.resolve());
+    expect(await versionNumbers(d, 'a')).toEqual([1, 2, 3]);
+    expect(await versionNumbers(d, 'b')).toEqual([1, 2, 3]);
+    await expectSound(d);
+  });
+
+  it('in SQL sessions the deadlocked statement changes nothing and leaves its transaction open; ROLLBACK lets the other one through', async () => {
+    const d = await db();
+    const sessions = [d.withTenant('t'), d.withTenant('t')] as const;
+    await sessions[0].query('CREATE MODEL a WITH (weights = $1)', [weights(1)]);
+    await sessions[0].query('CREATE MODEL b WITH (weights = $1)', [weights(2)]);
+    for (const s of sessions) await s.query('BEGIN');
+    await sessions[0].query("ALTER MODEL a SET TAG owner = 's0'");
+    await sessions[1].query("ALTER MODEL b SET TAG owner = 's1'");
+    const crossing = [sessions[0].query("ALTER MODEL b SET TAG also = 's0'"), sessions[1].query("ALTER MODEL a SET TAG also = 's1'")];
+    // The winner waits for the loser's lock, so the first of the two to settle is the loser's, failed.
+    const loser = await Promise.race(crossing.map((p, i) => p.then(() => i, () => i)));
+    const winner = 1 - loser;
+    await expectError(crossing[loser]!, 'DEADLOCK_DETECTED');
+    expect(sessions[loser]!.inTransaction).toBe(true);
+    await sessions[loser]!.query('ROLLBACK');
+    expect(one(await crossing[winner]!)).toMatchObject({ changed: 1 });
+    expect(one(await sessions[winner]!.query('COMMIT'))).toMatchObject({ events: 2 });
+    const mine = `s${winner}`;
+    expect((await d.withTenant('t').query('SELECT name, tags FROM ML_MODELS_DASHBOARD ORDER BY name')).rows).toEqual(
+      winner === 0
+        ? [{ name: 'a', tags: { owner: mine } }, { name: 'b', tags: { also: mine } }]
+        : [{ name: 'a', tags: { also: mine } }, { name: 'b', tags: { owner: mine } }],
+    );
+  });
+
+  it('a write waiting for a model an open transaction holds fails with LOCK_TIMEOUT after lockTimeoutMs and changes nothing; the transaction goes on', async () => {
+    const d = await db({ createdBy: 'ci', lockTimeoutMs: 30 });
+    const session = d.withTenant('acme');
+    const other = d.withTenant('acme');
+    await session.query('CREATE MODEL spam WITH (weights = $1)', [weights(1)]);
+    await session.query('BEGIN');
+    await session.query('CREATE MODEL spam WITH (weights = $1)', [weights(2)]);
+    // Another session of the same tenant, awaited while the transaction is open: it would wait forever.
+    const error = await expectFailsUnchanged(other, () => other.query("ALTER MODEL spam SET TAG team = 'x'"), 'LOCK_TIMEOUT', /model 'spam' is locked by an open transaction; waited 30 ms/);
+    expect(error.model).toBe('spam');
+    await expectError(other.registry.setAlias('spam', 'champion', 1), 'LOCK_TIMEOUT');
+    // A transaction waiting behind it times out the same way, and stays open.
+    await other.query('BEGIN');
+    await expectError(other.query('ALTER MODEL spam USE VERSION 1'), 'LOCK_TIMEOUT');
     expect(other.inTransaction).toBe(true);
-    await other.query('CREATE MODEL theirs WITH (weights = $1)', [weights(3)]);
-    expect(one(await other.query('COMMIT'))).toMatchObject({ events: 2 });
-    expect((await eventsAfter(d.withTenant('acme'), 0)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
-    expect((await eventsAfter(other, 0)).map((e) => e.seq)).toEqual([5, 6]);
+    await other.query('ROLLBACK');
+    expect(one(await session.query('COMMIT'))).toMatchObject({ events: 2 });
+    expect(one(await other.query("ALTER MODEL spam SET TAG team = 'x'"))).toMatchObject({ changed: 1 });
+    expect(await versionNumbers(other, 'spam')).toEqual([1, 2]);
+  });
+
+  it('a batch of another statement failing while a transaction is open makes its COMMIT TRANSACTION_ABORTED: nothing of it is committed, and the next transaction works', async () => {
+    const injector = new FaultInjector(null);
+    setRootFactoryForTests(faultyRootFactory(injector));
+    try {
+      const d = await db();
+      await d.query('CREATE MODEL spam WITH (weights = $1)', [weights(1)]);
+      await d.query('CREATE MODEL ham WITH (weights = $1)', [weights(2)]);
+      const session = d.withTenant('acme');
+      await session.query('BEGIN');
+      await session.query('CREATE MODEL mine WITH (weights = $1)', [weights(3)]);
+      injector.arm({ kind: 'write', nth: 1, mode: 'before' });
+      await expectError(d.query("ALTER MODEL ham SET TAG team = 'x'"), 'IO_ERROR');
+      const error = await expectError(session.query('COMMIT'), 'TRANSACTION_ABORTED', /^a write to the registry failed while this transaction was open \(injected I\/O error: write #1 \(batch\)\), so what it read may be gone; nothing of it was committed/);
+      expect((error.cause as Error).message).toMatch(/injected I\/O error/);
+      expect(session.inTransaction).toBe(false);
+      expect(await versionNumbers(session, 'mine')).toEqual([]);
+      await session.query('BEGIN');
+      await session.query('CREATE MODEL mine WITH (weights = $1)', [weights(3)]);
+      expect(one(await session.query('COMMIT'))).toMatchObject({ events: 2 });
+      expect(await versionNumbers(session, 'mine')).toEqual([1]);
+      await expectSound(d);
+    } finally {
+      setRootFactoryForTests(null);
+    }
+  });
+
+  it('open() refuses a lockTimeoutMs that is not a whole number of milliseconds of at least 1', async () => {
+    for (const lockTimeoutMs of [0, -5, 1.5, Number.NaN, '100', 2 ** 31]) {
+      await expectError(memoryDb({ lockTimeoutMs: lockTimeoutMs as number }), 'INVALID_ARGUMENT', /lockTimeoutMs must be a whole number/);
+    }
   });
 
   it('a statement outside the transaction that changes a model it changed waits for the commit; reads outside do not wait', async () => {
@@ -717,22 +788,22 @@ describe('what a transaction keeps locked, and closing', () => {
     await running;
   });
 
-  it('a BEGIN waiting at the gate when close() starts is refused with CLOSED and commits nothing', async () => {
+  it('close() rolls back every open transaction; a BEGIN or transaction() after it began is CLOSED and commits nothing', async () => {
     const dir = await resources.dir();
     const d = await open({ path: dir });
     await d.query('CREATE MODEL spam WITH (weights = $1)', [weights(1)]);
     const other = d.withTenant('acme');
     await d.query('BEGIN');
     await d.query("ALTER MODEL spam SET TAG team = 'a'");
-    const waitingBegin = other.query('BEGIN');
-    const waitingCallback = other.withTenant('beta').transaction(async () => 'ran');
+    await other.query('BEGIN');
+    await other.query('CREATE MODEL mine WITH (weights = $1)', [weights(2)]);
+    const beta = other.withTenant('beta');
     const closed = d.close();
-    // Their turn at the gate comes after close() rolled the open one back: no transaction opens.
-    await expect(waitingBegin).rejects.toMatchObject({ code: 'CLOSED' });
-    await expect(waitingCallback).rejects.toMatchObject({ code: 'CLOSED' });
-    expect(other.inTransaction).toBe(false);
+    await expect(beta.query('BEGIN')).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(beta.transaction(async () => 'ran')).rejects.toMatchObject({ code: 'CLOSED' });
     await closed;
     expect(d.inTransaction).toBe(false);
+    expect(other.inTransaction).toBe(false);
     const reopened = resources.track(await open({ path: dir }));
     expect((await reopened.query('SELECT name, tenant, tags FROM ML_MODELS_DASHBOARD')).rows).toEqual([{ name: 'spam', tenant: null, tags: {} }]);
     expect((await reopened.withTenant('acme').query("SELECT name FROM ML_MODELS_DASHBOARD WHERE tenant = 'acme'")).rows).toEqual([]);

@@ -10,7 +10,7 @@ import { ModelSqlError, corruption, notAllowedInTransaction, permissionDenied, u
 import type { Blobs, PreparedBlob } from '../blobs.js';
 import type { CommitQueue, ReadView, WriteOp } from '../commit-queue.js';
 import type { EventInput, EventLog } from '../events.js';
-import type { KeyedMutex } from '../keyed-mutex.js';
+import type { ModelLocks } from '../model-locks.js';
 import { blobRange, escapeSegment, modelKey, parseModelKey, parseVersionKey, validateModelName, versionKey } from '../keys.js';
 import type { BytesSublevel, Level, TextSublevel } from '../level.js';
 import type { Transaction } from '../transaction.js';
@@ -30,14 +30,12 @@ export type View = ReadView | 'latest';
 export interface RegistryStore {
   readonly level: Level;
   readonly queue: CommitQueue;
-  readonly locks: KeyedMutex;
+  readonly locks: ModelLocks;
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
   readonly events: EventLog;
   /** `created_by` when a registration names none, and the actor of events of statements that name none. */
   readonly defaultActor: string | null;
-  /** The gate transactions pass one at a time (one key, ''). */
-  readonly transactions: KeyedMutex;
 }
 
 /** A model as this session resolved it. */
@@ -83,12 +81,11 @@ export function touched(head: HeadRecord): number {
 export class RegistryContext implements RegistryStore {
   readonly level: Level;
   readonly queue: CommitQueue;
-  readonly locks: KeyedMutex;
+  readonly locks: ModelLocks;
   readonly blobs: Blobs;
   readonly index: SchemaIndex;
   readonly events: EventLog;
   readonly defaultActor: string | null;
-  readonly transactions: KeyedMutex;
 
   constructor(
     store: RegistryStore,
@@ -110,7 +107,6 @@ export class RegistryContext implements RegistryStore {
     this.index = store.index;
     this.events = store.events;
     this.defaultActor = store.defaultActor;
-    this.transactions = store.transactions;
   }
 
   /** Key scopes this session sees, its own first: `[tenant, global]`, or `[global]`. */
@@ -267,6 +263,11 @@ export class RegistryContext implements RegistryStore {
 
   /** The chunks of a blob, in order (its bytes as this view sees them, a transaction's included). */
   async *blobChunks(blob: string): AsyncGenerator<Uint8Array> {
+    const prepared = this.tx?.preparedChunks(blob);
+    if (prepared) {
+      yield* prepared;
+      return;
+    }
     for await (const [, chunk] of this.entries(this.level.weights, blobRange(blob), 'latest')) yield chunk;
   }
 
